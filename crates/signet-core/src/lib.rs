@@ -1,0 +1,33 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod error;
+
+pub mod b64;
+pub mod checkpoint;
+pub mod cosignature;
+pub mod entry;
+pub mod hash;
+pub mod keys;
+pub mod letter;
+pub mod merkle;
+pub mod note;
+pub mod proof;
+pub mod state;
+pub mod text;
+pub mod tiles;
+
+pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use entry::{Endorsement, Entry, LetterRegistration, Statement, Withdrawal};
+pub use error::{Error, ErrorClass};
+pub use hash::Hash;
+pub use keys::{KeyId, KeyName, SigningKey, VerifierKey};
+pub use letter::{Letter, LetterId};
+pub use merkle::{CompactRange, Subtree};
+pub use note::Note;
+pub use proof::TlogProof;
+pub use text::Timestamp;
+pub use tiles::TileId;
+
+/// The largest signed note the log accepts as an entry, in bytes.
+pub const MAX_ENTRY_SIZE: usize = 4096;
