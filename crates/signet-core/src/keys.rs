@@ -4,9 +4,10 @@
 
 use std::fmt;
 
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::Error;
+use crate::{Error, b64};
 
 /// The signature type byte of a key (C2SP signed-note §Signature types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +26,14 @@ impl SignatureType {
             SignatureType::CosignatureV1 => 0x04,
         }
     }
+
+    fn from_byte(b: u8) -> Option<SignatureType> {
+        match b {
+            0x01 => Some(SignatureType::Ed25519),
+            0x04 => Some(SignatureType::CosignatureV1),
+            _ => None,
+        }
+    }
 }
 
 /// A key name: non-empty, no Unicode spaces, no `+`, no control characters.
@@ -34,8 +43,22 @@ pub struct KeyName(String);
 impl KeyName {
     /// Parses a key name.
     pub fn parse(s: &str) -> Result<KeyName, Error> {
-        let _ = s;
-        todo!()
+        if s.is_empty() {
+            return Err(Error::malformed("key name", "it is empty"));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|&c| c.is_whitespace() || c == '+' || c.is_control())
+        {
+            return Err(Error::malformed(
+                "key name",
+                format_args!(
+                    "{s:?} contains {c:?} (U+{:04X}); key names have no spaces, '+' or control characters",
+                    u32::from(c)
+                ),
+            ));
+        }
+        Ok(KeyName(s.to_owned()))
     }
 
     /// The name as text.
@@ -57,17 +80,82 @@ pub struct KeyId(pub [u8; 4]);
 impl KeyId {
     /// Computes the key ID of a public key under a name and signature type.
     pub fn compute(name: &KeyName, sig_type: SignatureType, public_key: &[u8; 32]) -> KeyId {
-        let _ = (name, sig_type, public_key);
-        todo!()
+        let mut h = Sha256::new();
+        h.update(name.as_str().as_bytes());
+        h.update([b'\n', sig_type.byte()]);
+        h.update(public_key);
+        let d = h.finalize();
+        KeyId([d[0], d[1], d[2], d[3]])
+    }
+
+    fn parse_hex(s: &str) -> Result<KeyId, Error> {
+        let ok = s.len() == 8 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let v = if ok {
+            u32::from_str_radix(s, 16).ok()
+        } else {
+            None
+        };
+        v.map(|v| KeyId(v.to_be_bytes())).ok_or_else(|| {
+            Error::malformed(
+                "key",
+                format_args!("key ID {s:?} is not 8 lowercase hex digits"),
+            )
+        })
     }
 }
 
 impl fmt::Display for KeyId {
     /// Eight lowercase hex digits, as in verifier keys.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f;
-        todo!()
+        write!(f, "{:08x}", u32::from_be_bytes(self.0))
     }
+}
+
+/// Splits `<name>+<hex id>+<base64(type ‖ key)>` and checks every part.
+fn parse_key_parts(
+    what: &'static str,
+    s: &str,
+) -> Result<(KeyName, SignatureType, [u8; 32]), Error> {
+    // Key names and IDs hold no '+', but base64 may: split at the first two only.
+    let mut parts = s.splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(Error::malformed(
+            what,
+            "expected <name>+<key id>+<base64 key>",
+        ));
+    };
+    let name = KeyName::parse(name)?;
+    let id = KeyId::parse_hex(id)?;
+    let raw = b64::decode(what, key)?;
+    let (&ty, material) = raw
+        .split_first()
+        .ok_or_else(|| Error::malformed(what, "the key is empty"))?;
+    let sig_type = SignatureType::from_byte(ty).ok_or_else(|| {
+        Error::malformed(what, format_args!("unsupported signature type 0x{ty:02x}"))
+    })?;
+    let material: [u8; 32] = material.try_into().map_err(|_| {
+        Error::malformed(
+            what,
+            format_args!(
+                "expected a 32-byte Ed25519 key, found {} bytes",
+                material.len()
+            ),
+        )
+    })?;
+    if KeyId::compute(&name, sig_type, &material) != id {
+        return Err(Error::malformed(
+            what,
+            format_args!("key ID {id} does not match the name and key"),
+        ));
+    }
+    Ok((name, sig_type, material))
+}
+
+fn key_string(name: &KeyName, sig_type: SignatureType, id: KeyId, material: &[u8; 32]) -> String {
+    let mut raw = Zeroizing::new([0u8; 33]);
+    raw[0] = sig_type.byte();
+    raw[1..].copy_from_slice(material);
+    format!("{name}+{id}+{}", b64::encode(&raw[..]))
 }
 
 /// A verifier key: a key name, a signature type and a 32-byte Ed25519 public key.
@@ -87,14 +175,19 @@ impl VerifierKey {
     /// Parses `<name>+<8 lowercase hex>+<base64(type ‖ key)>`; the key ID must match the
     /// one computed from the name and key.
     pub fn parse(s: &str) -> Result<VerifierKey, Error> {
-        let _ = s;
-        todo!()
+        let (name, sig_type, public_key) = parse_key_parts("verifier key", s)?;
+        Ok(VerifierKey::new(name, sig_type, public_key))
     }
 
     /// Builds a verifier key from its parts.
     pub fn new(name: KeyName, sig_type: SignatureType, public_key: [u8; 32]) -> VerifierKey {
         let id = KeyId::compute(&name, sig_type, &public_key);
-        VerifierKey { name, sig_type, id, public_key }
+        VerifierKey {
+            name,
+            sig_type,
+            id,
+            public_key,
+        }
     }
 
     /// The key name.
@@ -120,21 +213,42 @@ impl VerifierKey {
     /// The fingerprint shown to people: the first 8 bytes of SHA-256 of the public key,
     /// as 16 lowercase hex digits.
     pub fn fingerprint(&self) -> String {
-        todo!()
+        crate::Hash::sha256(&self.public_key).to_hex()[..16].to_owned()
     }
 
     /// Verifies an Ed25519 signature over `message` with the strict rules of RFC 8032 as
     /// `verify_strict` applies them (S < L, canonical R and A, neither of small order).
     pub fn verify_ed25519(&self, message: &[u8], signature: &[u8; 64]) -> Result<(), Error> {
-        let _ = (message, signature);
-        todo!()
+        let bad_key = |reason| Error::BadPublicKey {
+            key_name: self.name.to_string(),
+            reason,
+        };
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.public_key)
+            .map_err(|_| bad_key("not a point on the Ed25519 curve"))?;
+        // verify_strict rejects small-order keys and R, and S >= L, but it hashes the key
+        // bytes as given; RFC 8032 §5.1.3 also requires A to be canonically encoded.
+        if key.to_edwards().compress().to_bytes() != self.public_key {
+            return Err(bad_key("the public key is not canonically encoded"));
+        }
+        if key.is_weak() {
+            return Err(bad_key("the public key has small order"));
+        }
+        let sig = ed25519_dalek::Signature::from_bytes(signature);
+        key.verify_strict(message, &sig)
+            .map_err(|_| Error::BadSignature {
+                key_name: self.name.to_string(),
+            })
     }
 }
 
 impl fmt::Display for VerifierKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f;
-        todo!()
+        f.write_str(&key_string(
+            &self.name,
+            self.sig_type,
+            self.id,
+            &self.public_key,
+        ))
     }
 }
 
@@ -163,19 +277,61 @@ pub struct SigningKey {
 impl SigningKey {
     /// A key from a 32-byte Ed25519 seed (the caller supplies the randomness).
     pub fn from_seed(name: KeyName, sig_type: SignatureType, seed: &[u8; 32]) -> SigningKey {
-        let _ = (name, sig_type, seed);
-        todo!()
+        SigningKey {
+            name,
+            sig_type,
+            key: ed25519_dalek::SigningKey::from_bytes(seed),
+        }
     }
 
     /// Parses `PRIVATE+KEY+<name>+<hex id>+<base64(type ‖ seed)>`, checking the key ID.
+    ///
+    /// As in Go's `sumdb/note`, the key ID is computed from the *public* key derived from
+    /// the seed.
     pub fn parse(s: &str) -> Result<SigningKey, Error> {
-        let _ = s;
-        todo!()
+        const WHAT: &str = "private key";
+        let rest = s.strip_prefix("PRIVATE+KEY+").ok_or_else(|| {
+            Error::malformed(WHAT, "expected PRIVATE+KEY+<name>+<key id>+<base64 key>")
+        })?;
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(Error::malformed(
+                WHAT,
+                "expected PRIVATE+KEY+<name>+<key id>+<base64 key>",
+            ));
+        };
+        let name = KeyName::parse(name)?;
+        let id = KeyId::parse_hex(id)?;
+        let raw = Zeroizing::new(b64::decode(WHAT, key)?);
+        let (&ty, material) = raw
+            .split_first()
+            .ok_or_else(|| Error::malformed(WHAT, "the key is empty"))?;
+        let sig_type = SignatureType::from_byte(ty).ok_or_else(|| {
+            Error::malformed(WHAT, format_args!("unsupported signature type 0x{ty:02x}"))
+        })?;
+        let seed: &[u8; 32] = material
+            .try_into()
+            .map_err(|_| Error::malformed(WHAT, "expected a 32-byte Ed25519 seed"))?;
+        let key = SigningKey::from_seed(name, sig_type, seed);
+        if key.verifier().id() != id {
+            return Err(Error::malformed(
+                WHAT,
+                format_args!("key ID {id} does not match the name and key"),
+            ));
+        }
+        Ok(key)
     }
 
     /// The private-key string; zeroised when dropped.
     pub fn to_secret_string(&self) -> Zeroizing<String> {
-        todo!()
+        let id = KeyId::compute(
+            &self.name,
+            self.sig_type,
+            &self.key.verifying_key().to_bytes(),
+        );
+        let seed = Zeroizing::new(self.key.to_bytes());
+        let body = Zeroizing::new(key_string(&self.name, self.sig_type, id, &seed));
+        Zeroizing::new(format!("PRIVATE+KEY+{}", body.as_str()))
     }
 
     /// The key name.
@@ -185,13 +341,22 @@ impl SigningKey {
 
     /// The matching verifier key.
     pub fn verifier(&self) -> VerifierKey {
-        VerifierKey::new(self.name.clone(), self.sig_type, self.key.verifying_key().to_bytes())
+        VerifierKey::new(
+            self.name.clone(),
+            self.sig_type,
+            self.key.verifying_key().to_bytes(),
+        )
     }
 
     /// Signs `message` with Ed25519 (RFC 8032, deterministic).
     pub fn sign_ed25519(&self, message: &[u8]) -> [u8; 64] {
-        let _ = message;
-        todo!()
+        use ed25519_dalek::Signer as _;
+        self.key.sign(message).to_bytes()
+    }
+
+    /// The signature type.
+    pub fn sig_type(&self) -> SignatureType {
+        self.sig_type
     }
 }
 

@@ -3,7 +3,10 @@
 
 use std::fmt;
 
-use crate::{Checkpoint, Error, Hash, SignedCheckpoint, VerifierKey};
+use crate::checkpoint::parse_decimal;
+use crate::{Checkpoint, Error, Hash, SignedCheckpoint, VerifierKey, b64, merkle};
+
+const WHAT: &str = "proof file";
 
 /// The first line of every proof.
 pub const HEADER: &str = "c2sp.org/tlog-proof@v1";
@@ -24,8 +27,48 @@ pub struct TlogProof {
 impl TlogProof {
     /// Parses a proof file strictly.
     pub fn parse(bytes: &[u8]) -> Result<TlogProof, Error> {
-        let _ = bytes;
-        todo!()
+        let s = std::str::from_utf8(bytes)
+            .map_err(|e| Error::malformed(WHAT, format_args!("not valid UTF-8 ({e})")))?;
+        // The header lines end at the first blank line; everything after it is the
+        // checkpoint, which has a blank line of its own.
+        let split = s
+            .find("\n\n")
+            .ok_or_else(|| Error::malformed(WHAT, "no blank line before the checkpoint"))?;
+        let (head, checkpoint) = (&s[..split], &s[split + 2..]);
+        let mut lines = head.split('\n');
+        if lines.next() != Some(HEADER) {
+            return Err(Error::malformed(
+                WHAT,
+                format_args!("the first line must be {HEADER}"),
+            ));
+        }
+        let mut line = lines.next();
+        let mut extra = None;
+        if let Some(e) = line.and_then(|l| l.strip_prefix("extra ")) {
+            let data = b64::decode(WHAT, e)?;
+            if data.is_empty() {
+                return Err(Error::malformed(WHAT, "the extra line is empty"));
+            }
+            extra = Some(data);
+            line = lines.next();
+        }
+        let index = line
+            .and_then(|l| l.strip_prefix("index "))
+            .ok_or_else(|| Error::malformed(WHAT, "expected an index line"))?;
+        let index = parse_decimal(WHAT, index)?;
+        let hashes = lines
+            .map(Hash::from_base64)
+            .collect::<Result<Vec<_>, _>>()?;
+        if hashes.len() > 64 {
+            return Err(Error::malformed(WHAT, "more than 64 proof hashes"));
+        }
+        let checkpoint = SignedCheckpoint::parse(checkpoint.as_bytes())?;
+        Ok(TlogProof {
+            extra,
+            index,
+            hashes,
+            checkpoint,
+        })
     }
 
     /// The encoded proof file.
@@ -37,14 +80,35 @@ impl TlogProof {
     /// log key's name and the log key signed it, `index < size`, and the inclusion proof
     /// leads from the entry's leaf hash to the checkpoint's root.
     pub fn verify(&self, entry: &[u8], log_key: &VerifierKey) -> Result<&Checkpoint, Error> {
-        let _ = (entry, log_key);
-        todo!()
+        let checkpoint = self.checkpoint.verify(log_key)?;
+        if self.index >= checkpoint.size {
+            return Err(Error::OutOfRange(format!(
+                "index {} is not below the checkpoint's tree size {}",
+                self.index, checkpoint.size
+            )));
+        }
+        merkle::verify_inclusion(
+            &Hash::leaf(entry),
+            self.index,
+            checkpoint.size,
+            &self.hashes,
+            &checkpoint.root,
+        )?;
+        Ok(checkpoint)
     }
 }
 
 impl fmt::Display for TlogProof {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f;
-        todo!()
+        writeln!(f, "{HEADER}")?;
+        if let Some(extra) = &self.extra {
+            writeln!(f, "extra {}", b64::encode(extra))?;
+        }
+        writeln!(f, "index {}", self.index)?;
+        for h in &self.hashes {
+            writeln!(f, "{h}")?;
+        }
+        writeln!(f)?;
+        self.checkpoint.fmt(f)
     }
 }
