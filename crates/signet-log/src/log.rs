@@ -1,0 +1,455 @@
+//! The log as the server sees it: opening a data directory (lock, key, recovery, index,
+//! letters), submitting entries, and reading checkpoints, tiles, proofs and the index.
+
+use std::collections::HashMap;
+use std::fs::{self, File, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use signet_core::entry::LetterRegistration;
+use signet_core::keys::SignatureType;
+use signet_core::{Checkpoint, Entry, Hash, KeyName, LetterId, SigningKey, Statement, TileId, Timestamp, TlogProof, VerifierKey};
+use tokio::sync::oneshot;
+
+use crate::fs::{FsStorage, create_dirs_durably, write_file_durably};
+use crate::index::{Index, IndexReader, LetterInfo, SignatoryPage, SignatoryQuery};
+use crate::letters::{HostedLetter, load_letters};
+use crate::metrics::LogMetrics;
+use crate::sequencer::{Ack, Answer, Head, Msg, Pending, Published, Writer, load_edge, tlog_proof};
+use crate::tree::TreeReader;
+use crate::{Error, Storage};
+
+/// The origin of a new log when none is given: a schema-less URL naming this machine.
+pub const DEFAULT_ORIGIN: &str = "localhost/signet";
+
+/// How to open a log.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The data directory (`log/`, `log.key`, `log.vkey`, the index and the lock).
+    pub data_dir: PathBuf,
+    /// The hosted letters; `<data>/letters` when `None`.
+    pub letters_dir: Option<PathBuf>,
+    /// The origin: required to match the stored one, or chosen at the first start
+    /// ([`DEFAULT_ORIGIN`] when `None`).
+    pub origin: Option<String>,
+    /// How long the sequencer gathers submissions before integrating them.
+    pub batch_interval: Duration,
+    /// How many submissions may wait; more are refused as overloaded.
+    pub pool_size: usize,
+    /// The most submissions integrated in one batch.
+    pub max_batch: usize,
+    /// Rebuild the index from the log.
+    pub reindex: bool,
+    /// Hash tiles kept parsed in memory (about 16 KiB each).
+    pub tile_cache: usize,
+}
+
+impl Config {
+    /// The defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            letters_dir: None,
+            origin: None,
+            batch_interval: Duration::from_millis(5),
+            pool_size: 8192,
+            max_batch: 4096,
+            reindex: false,
+            tile_cache: 1024,
+        }
+    }
+}
+
+/// A registered letter with what the letters folder says about it.
+#[derive(Debug, Clone)]
+pub struct LetterDetails {
+    /// What the log records.
+    pub info: LetterInfo,
+    /// The canonical text, when the letter is hosted here.
+    pub text: Option<String>,
+    /// Where it was published, when known.
+    pub source: Option<String>,
+}
+
+/// An open log: one per data directory, holding its lock until dropped.
+#[derive(Debug)]
+pub struct Log {
+    published: Arc<Published>,
+    verifier: VerifierKey,
+    index: IndexReader,
+    hosted: HashMap<LetterId, HostedLetter>,
+    tx: SyncSender<Msg>,
+    closing: AtomicBool,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    data_dir: PathBuf,
+    _lock: File,
+}
+
+fn take_lock(data_dir: &Path) -> Result<File, Error> {
+    create_dirs_durably(data_dir)?;
+    let path = data_dir.join("lock");
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(Error::Locked(data_dir.to_path_buf())),
+        Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+fn now() -> Result<Timestamp, Error> {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    Ok(Timestamp::from_unix(secs)?)
+}
+
+impl Log {
+    /// Opens the log in `config.data_dir` with the file-system backend (`<data>/log/`).
+    /// Blocks: call it outside an async context (or in `spawn_blocking`).
+    pub fn open(config: Config) -> Result<Log, Error> {
+        let lock = take_lock(&config.data_dir)?;
+        let storage = FsStorage::open(config.data_dir.join("log"), config.data_dir.join("tmp"))?;
+        Log::open_locked(config, lock, Arc::new(storage))
+    }
+
+    /// Opens the log with another storage backend (the key, index and lock still live
+    /// in `config.data_dir`).
+    pub fn open_with(config: Config, storage: Arc<dyn Storage>) -> Result<Log, Error> {
+        let lock = take_lock(&config.data_dir)?;
+        Log::open_locked(config, lock, storage)
+    }
+
+    fn open_locked(config: Config, lock: File, storage: Arc<dyn Storage>) -> Result<Log, Error> {
+        let data = config.data_dir.clone();
+        let with_dir = |e: Error| match e {
+            Error::Corrupt { reason, .. } => Error::Corrupt { dir: data.clone(), reason },
+            e => e,
+        };
+        let key = load_or_create_key(&config, storage.as_ref()).map_err(with_dir)?;
+        let verifier = key.verifier();
+        write_file_durably(&data.join("log.vkey"), format!("{verifier}\n").as_bytes(), 0o644, false)?;
+
+        if storage.read_checkpoint()?.is_none() {
+            if !storage.is_empty()? {
+                return Err(with_dir(Error::Corrupt {
+                    dir: PathBuf::new(),
+                    reason: "log/ holds tiles but no checkpoint; restore the checkpoint from a backup".into(),
+                }));
+            }
+            let empty = Checkpoint {
+                origin: verifier.name().as_str().to_owned(),
+                size: 0,
+                root: Hash::EMPTY_ROOT,
+                extensions: Vec::new(),
+            };
+            storage.write_checkpoint(empty.sign(&key)?.to_string().as_bytes())?;
+            tracing::info!(origin = %verifier.name(), "created a new log");
+        }
+
+        let reader = TreeReader::new(storage, config.tile_cache, 64);
+        let (head, edge) = load_edge(&reader, &verifier).map_err(with_dir)?;
+        tracing::info!(size = head.size, "the stored checkpoint is consistent with its tiles");
+        let published = Arc::new(Published {
+            head: RwLock::new(head),
+            reader,
+            metrics: LogMetrics::default(),
+            failed: AtomicBool::new(false),
+        });
+
+        let index_path = data.join("index.sqlite");
+        let index = Index::open(&index_path)?;
+        let mut writer =
+            Writer::new(published.clone(), key.clone(), edge, index, config.max_batch).map_err(with_dir)?;
+        if config.reindex {
+            tracing::info!("rebuilding the index from the log");
+            writer.sync_index(true).map_err(with_dir)?;
+        }
+
+        let letters_dir = config.letters_dir.clone().unwrap_or_else(|| data.join("letters"));
+        let hosted = load_letters(&letters_dir)?;
+        register_letters(&mut writer, &key, &hosted)?;
+
+        let (tx, rx) = std::sync::mpsc::sync_channel(config.pool_size.max(1));
+        let interval = config.batch_interval;
+        let handle = std::thread::Builder::new()
+            .name("signet-sequencer".into())
+            .spawn(move || writer.run(rx, interval))
+            .map_err(|e| Error::io("spawn the sequencer for", &data, e))?;
+
+        Ok(Log {
+            published,
+            verifier,
+            index: IndexReader::new(index_path),
+            hosted: hosted.into_iter().map(|h| (h.letter.id(), h)).collect(),
+            tx,
+            closing: AtomicBool::new(false),
+            writer: Mutex::new(Some(handle)),
+            data_dir: data,
+            _lock: lock,
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The log's origin (its key name).
+    pub fn origin(&self) -> &str {
+        self.verifier.name().as_str()
+    }
+
+    /// The log's verifier key.
+    pub fn verifier(&self) -> &VerifierKey {
+        &self.verifier
+    }
+
+    /// The latest durable checkpoint.
+    pub fn head(&self) -> Arc<Head> {
+        self.published.head()
+    }
+
+    /// What the sequencer measured.
+    pub fn metrics(&self) -> &LogMetrics {
+        &self.published.metrics
+    }
+
+    /// Submits a parsed, verified entry (the caller has checked its time against its
+    /// clock) and waits until it is durable, or refused.
+    pub async fn submit(&self, entry: Entry) -> Result<Ack, Error> {
+        if self.closing.load(Ordering::Relaxed) {
+            return Err(Error::Closed("it is shutting down"));
+        }
+        if self.published.failed.load(Ordering::Relaxed) {
+            return Err(Error::Closed("its storage failed; the operator must restart it"));
+        }
+        let (reply, rx) = oneshot::channel();
+        let leaf_hash = entry.leaf_hash();
+        let bytes = entry.bytes().to_vec();
+        match self.tx.try_send(Msg::Submit(Pending { entry, reply })) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.published.metrics.overloaded.add(1);
+                return Err(Error::Overloaded);
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(Error::Closed("it is shutting down")),
+        }
+        let (answer, head) = rx.await.map_err(|_| Error::Closed("it is shutting down"))??;
+        match answer {
+            Answer::Appended(index) | Answer::Existing(index) => {
+                let proof = self.proof_at(&head, index)?;
+                Ok(Ack { index, leaf_hash, new: matches!(answer, Answer::Appended(_)), entry: bytes, head, proof })
+            }
+            Answer::Conflict(index) => {
+                let entry = self.entry(index)?;
+                let proof = self.proof_at(&head, index)?;
+                Err(Error::Conflict(Box::new(Ack {
+                    index,
+                    leaf_hash: Hash::leaf(&entry),
+                    new: false,
+                    entry,
+                    head,
+                    proof,
+                })))
+            }
+        }
+    }
+
+    /// Runs a read of the stored tree at the latest checkpoint. A partial tile may be
+    /// deleted by a batch that completes it between reading the head and reading the
+    /// tile; the read is then retried at the newer head.
+    fn read_tree<R>(&self, f: impl Fn(&TreeReader, &Head) -> Result<R, Error>) -> Result<R, Error> {
+        let mut head = self.head();
+        loop {
+            match f(&self.published.reader, &head) {
+                Err(Error::BadTile { tile, reason }) => {
+                    let newer = self.head();
+                    if newer.size == head.size {
+                        return Err(Error::BadTile { tile, reason });
+                    }
+                    head = newer;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn proof_at(&self, at: &Head, index: u64) -> Result<TlogProof, Error> {
+        self.read_tree(|reader, head| tlog_proof(reader, at, index, head.size))
+    }
+
+    /// The `.tlog-proof` of entry `index` at the latest checkpoint.
+    pub fn tlog_proof(&self, index: u64) -> Result<TlogProof, Error> {
+        self.read_tree(|reader, head| tlog_proof(reader, head, index, head.size))
+    }
+
+    /// The inclusion proof of `index` in the tree of `size` (at most the current size).
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, Error> {
+        self.read_tree(|reader, head| reader.inclusion(index, size, head.size))
+    }
+
+    /// The consistency proof from `old` to `size` (at most the current size).
+    pub fn consistency_proof(&self, old: u64, size: u64) -> Result<Vec<Hash>, Error> {
+        self.read_tree(|reader, head| reader.consistency(old, size, head.size))
+    }
+
+    /// The bytes of entry `index`.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, Error> {
+        self.read_tree(|reader, head| reader.entry(index, head.size))
+    }
+
+    /// The bytes of a tile as served at its tlog-tiles path, or `None` when the current
+    /// tree does not cover it.
+    pub fn tile(&self, tile: TileId) -> Result<Option<Vec<u8>>, Error> {
+        self.read_tree(|reader, head| {
+            if !tile.covered_by(head.size) {
+                return Ok(None);
+            }
+            reader.tile_bytes(tile, head.size).map(Some)
+        })
+    }
+
+    /// The registered letters, in order of registration.
+    pub fn letters(&self) -> Result<Vec<LetterInfo>, Error> {
+        self.index.letters()
+    }
+
+    /// A registered letter by ID (`sha256:...`) or slug.
+    pub fn letter(&self, id_or_slug: &str) -> Result<Option<LetterDetails>, Error> {
+        let id = id_or_slug.parse::<LetterId>().ok();
+        let info = self.letters()?.into_iter().find(|l| Some(l.id) == id || l.slug == id_or_slug);
+        Ok(info.map(|info| {
+            let hosted = self.hosted.get(&info.id);
+            LetterDetails {
+                text: hosted.map(|h| h.letter.text().to_owned()),
+                source: hosted.and_then(|h| h.source.clone()),
+                info,
+            }
+        }))
+    }
+
+    /// A page of a letter's signatories.
+    pub fn signatories(&self, query: &SignatoryQuery) -> Result<SignatoryPage, Error> {
+        self.index.signatories(query)
+    }
+
+    /// Stops taking submissions, integrates every one already queued, and waits for the
+    /// sequencer to finish. Blocks.
+    pub fn close(&self) {
+        if self.closing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let _ = self.tx.send(Msg::Stop);
+        let handle = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(h) = handle
+            && h.join().is_err()
+        {
+            tracing::error!("the sequencer thread panicked");
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn load_or_create_key(config: &Config, storage: &dyn Storage) -> Result<SigningKey, Error> {
+    let path = config.data_dir.join("log.key");
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let key = SigningKey::parse(text.trim_end()).map_err(|e| Error::Corrupt {
+                dir: PathBuf::new(),
+                reason: format!("{} does not hold a signing key: {e}", path.display()),
+            })?;
+            if let Some(origin) = &config.origin
+                && origin != key.name().as_str()
+            {
+                return Err(Error::Config(format!(
+                    "this log's origin is {:?} and cannot change (--origin {origin:?} was given); \
+                     use another --data directory for a new log",
+                    key.name().as_str()
+                )));
+            }
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !storage.is_empty()? {
+                return Err(Error::Corrupt {
+                    dir: PathBuf::new(),
+                    reason: format!("a log exists but its key {} is missing; restore it from a backup", path.display()),
+                });
+            }
+            let origin = config.origin.as_deref().unwrap_or(DEFAULT_ORIGIN);
+            let name = KeyName::parse(origin)
+                .map_err(|e| Error::Config(format!("--origin {origin:?} cannot be a key name: {e}")))?;
+            let mut seed = zeroizing_seed();
+            getrandom::fill(&mut seed[..]).map_err(|e| Error::Config(format!("no randomness for the log key: {e}")))?;
+            let key = SigningKey::from_seed(name, SignatureType::Ed25519, &seed);
+            write_file_durably(&path, format!("{}\n", key.to_secret_string().as_str()).as_bytes(), 0o600, true)?;
+            Ok(key)
+        }
+        Err(e) => Err(Error::io("read", path, e)),
+    }
+}
+
+/// A seed buffer that is wiped when dropped.
+fn zeroizing_seed() -> Box<[u8; 32]> {
+    // The seed lives only until `from_seed` copies it into the signing key, which
+    // zeroises its own copy; this buffer is on the heap so that no stack copy lingers.
+    Box::new([0u8; 32])
+}
+
+/// Registers every hosted letter that the log does not know yet, in one batch.
+fn register_letters(writer: &mut Writer, key: &SigningKey, hosted: &[HostedLetter]) -> Result<(), Error> {
+    let known = writer.index_mut().letters()?;
+    let mut batch = Vec::new();
+    let mut waiting = Vec::new();
+    for h in hosted {
+        if known.iter().any(|k| k.id == h.letter.id()) {
+            continue;
+        }
+        if let Some(k) = known.iter().find(|k| k.slug == h.slug.as_str()) {
+            return Err(Error::Config(format!(
+                "the letter {:?} was registered as {}, but its file now hashes to {}; a letter's \
+                 text never changes: give a new version a new slug",
+                h.slug.as_str(),
+                k.id,
+                h.letter.id()
+            )));
+        }
+        let statement = Statement::Letter(LetterRegistration {
+            letter: h.letter.id(),
+            slug: h.slug.clone(),
+            title: h.title.clone(),
+            language: h.language.clone(),
+            time: now()?,
+            key: key.verifier(),
+        });
+        let entry = statement.sign(key)?;
+        let (reply, rx) = oneshot::channel();
+        batch.push(Pending { entry, reply });
+        waiting.push((h.slug.clone(), rx));
+    }
+    if batch.is_empty() {
+        return Ok(());
+    }
+    writer.integrate(batch);
+    for (slug, mut rx) in waiting {
+        match rx.try_recv() {
+            Ok(Ok((_, head))) => tracing::info!(slug = %slug, size = head.size, "registered letter"),
+            Ok(Err(e)) => return Err(Error::Config(format!("could not register the letter {slug}: {e}"))),
+            Err(_) => return Err(Error::Config(format!("could not register the letter {slug}"))),
+        }
+    }
+    Ok(())
+}

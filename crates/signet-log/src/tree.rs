@@ -1,0 +1,249 @@
+//! Reading the stored tree: tiles as of a tree size, subtree hashes, proofs and entries,
+//! with bounded caches so that proofs rarely touch the disk.
+
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use lru::LruCache;
+use signet_core::merkle::{self, ProofPlan, Subtree};
+use signet_core::tiles::{self, TileLevel};
+use signet_core::{Hash, TileId};
+
+use crate::{Error, Storage};
+
+/// A hash tile with every complete internal node above its hashes, so that the hash of
+/// any aligned run (a subtree whose hash lives in this tile) is a lookup, not up to 127
+/// SHA-256 computations.
+#[derive(Debug)]
+pub(crate) struct TileNodes {
+    /// `levels[0]` holds the tile's hashes; `levels[k][i]` is the root of the hashes
+    /// `i << k .. (i + 1) << k`, for every such run that is complete.
+    levels: Vec<Vec<Hash>>,
+}
+
+impl TileNodes {
+    pub(crate) fn new(hashes: Vec<Hash>) -> TileNodes {
+        let mut levels = vec![hashes];
+        while let Some(last) = levels.last().filter(|l| l.len() >= 2) {
+            let next: Vec<Hash> = last.chunks_exact(2).map(|p| Hash::node(&p[0], &p[1])).collect();
+            levels.push(next);
+        }
+        TileNodes { levels }
+    }
+
+    pub(crate) fn hashes(&self) -> &[Hash] {
+        &self.levels[0]
+    }
+
+    /// The root of an aligned run of a power-of-two length, as [`tiles::locate_subtree`]
+    /// returns it.
+    fn run(&self, range: Range<usize>) -> Option<Hash> {
+        let len = range.end.checked_sub(range.start)?;
+        if !len.is_power_of_two() || range.start % len != 0 {
+            return None;
+        }
+        let k = len.trailing_zeros() as usize;
+        self.levels.get(k)?.get(range.start >> k).copied()
+    }
+}
+
+/// Entries of one bundle, split.
+#[derive(Debug)]
+pub(crate) struct Bundle {
+    pub(crate) entries: Vec<Vec<u8>>,
+}
+
+/// Reads the tree through the [`Storage`], caching parsed tiles.
+///
+/// Every read goes through the version of a tile that the *current* tree holds (the
+/// tile as of the latest durable checkpoint) and uses a prefix of it when an older tree
+/// size is asked for. The current version was written by the batch that committed it,
+/// whereas an older partial file may be a leftover of a batch that failed before its
+/// checkpoint, or may have been deleted once its full tile was written.
+#[derive(Debug)]
+pub(crate) struct TreeReader {
+    storage: Arc<dyn Storage>,
+    hash_tiles: Mutex<LruCache<TileId, Arc<TileNodes>>>,
+    bundles: Mutex<LruCache<TileId, Arc<Bundle>>>,
+}
+
+impl TreeReader {
+    pub(crate) fn new(storage: Arc<dyn Storage>, hash_tiles: usize, bundles: usize) -> TreeReader {
+        let cap = |n: usize| NonZeroUsize::new(n.max(1)).unwrap_or(NonZeroUsize::MIN);
+        TreeReader {
+            storage,
+            hash_tiles: Mutex::new(LruCache::new(cap(hash_tiles))),
+            bundles: Mutex::new(LruCache::new(cap(bundles))),
+        }
+    }
+
+    pub(crate) fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// Forgets every cached tile (after a failed batch, before state is reloaded).
+    pub(crate) fn clear(&self) {
+        self.hash_tiles.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.bundles.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    /// Puts a tile that a committed batch wrote into the cache.
+    pub(crate) fn insert_hash_tile(&self, tile: TileId, nodes: Arc<TileNodes>) {
+        self.hash_tiles.lock().unwrap_or_else(PoisonError::into_inner).put(tile, nodes);
+    }
+
+    /// The current version (as of `current_size`) of the tile at `level`, `index`.
+    fn current(level: TileLevel, index: u64, current_size: u64) -> Result<TileId, Error> {
+        TileId::in_tree(level, index, current_size)
+            .ok_or_else(|| Error::Entry(signet_core::Error::OutOfRange(format!("no tile {level:?}/{index} in a tree of {current_size}"))))
+    }
+
+    /// The hash tile at `level`, `index` as the tree of `current_size` holds it.
+    pub(crate) fn hash_tile(&self, level: u8, index: u64, current_size: u64) -> Result<Arc<TileNodes>, Error> {
+        let tile = Self::current(TileLevel::Hashes(level), index, current_size)?;
+        if let Some(t) = self.hash_tiles.lock().unwrap_or_else(PoisonError::into_inner).get(&tile) {
+            return Ok(t.clone());
+        }
+        let data = self.read(tile)?;
+        let hashes = tiles::parse_hash_tile(&data, tile.width).map_err(|e| corrupt(tile, e))?;
+        let nodes = Arc::new(TileNodes::new(hashes));
+        self.insert_hash_tile(tile, nodes.clone());
+        Ok(nodes)
+    }
+
+    /// The entry bundle at `index` as the tree of `current_size` holds it.
+    pub(crate) fn bundle(&self, index: u64, current_size: u64) -> Result<Arc<Bundle>, Error> {
+        let tile = Self::current(TileLevel::Entries, index, current_size)?;
+        if let Some(b) = self.bundles.lock().unwrap_or_else(PoisonError::into_inner).get(&tile) {
+            return Ok(b.clone());
+        }
+        let data = self.read(tile)?;
+        let entries = tiles::parse_bundle(&data).map_err(|e| corrupt(tile, e))?;
+        if entries.len() != usize::from(tile.width) {
+            return Err(corrupt(tile, format!("{} entries", entries.len())));
+        }
+        let bundle = Arc::new(Bundle { entries: entries.into_iter().map(<[u8]>::to_vec).collect() });
+        self.bundles.lock().unwrap_or_else(PoisonError::into_inner).put(tile, bundle.clone());
+        Ok(bundle)
+    }
+
+    fn read(&self, tile: TileId) -> Result<Vec<u8>, Error> {
+        self.storage.read_tile(tile)?.ok_or_else(|| corrupt(tile, "missing"))
+    }
+
+    /// The bytes to serve for `tile` (already checked to be covered by the tree of
+    /// `current_size`): a prefix of the current version of that tile.
+    pub(crate) fn tile_bytes(&self, tile: TileId, current_size: u64) -> Result<Vec<u8>, Error> {
+        let current = Self::current(tile.level, tile.index, current_size)?;
+        if current.width < tile.width {
+            return Err(Error::Entry(signet_core::Error::OutOfRange("tile not covered".into())));
+        }
+        match tile.level {
+            TileLevel::Hashes(level) => {
+                let nodes = self.hash_tile(level, tile.index, current_size)?;
+                let mut out = Vec::with_capacity(usize::from(tile.width) * 32);
+                for h in &nodes.hashes()[..usize::from(tile.width)] {
+                    out.extend_from_slice(&h.0);
+                }
+                Ok(out)
+            }
+            TileLevel::Entries => {
+                let bundle = self.bundle(tile.index, current_size)?;
+                let mut out = Vec::new();
+                for e in &bundle.entries[..usize::from(tile.width)] {
+                    tiles::push_bundle_entry(&mut out, e)?;
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The entry at `index` of a tree of `current_size`.
+    pub(crate) fn entry(&self, index: u64, current_size: u64) -> Result<Vec<u8>, Error> {
+        if index >= current_size {
+            return Err(Error::Entry(signet_core::Error::OutOfRange(format!(
+                "index {index} is not below the tree size {current_size}"
+            ))));
+        }
+        let bundle = self.bundle(index / tiles::TILE_WIDTH, current_size)?;
+        let i = (index % tiles::TILE_WIDTH) as usize;
+        bundle.entries.get(i).cloned().ok_or_else(|| Error::BadTile {
+            tile: format!("entries/{}", index / tiles::TILE_WIDTH),
+            reason: "too few entries".into(),
+        })
+    }
+
+    /// The hash of a complete subtree of the tree of `size` (at most `current_size`).
+    pub(crate) fn subtree_hash(&self, subtree: Subtree, size: u64, current_size: u64) -> Result<Hash, Error> {
+        let (tile, range) = tiles::locate_subtree(subtree, size)?;
+        let TileLevel::Hashes(level) = tile.level else {
+            return Err(corrupt(tile, "a subtree located in an entry bundle"));
+        };
+        let nodes = self.hash_tile(level, tile.index, current_size)?;
+        nodes.run(range.clone()).ok_or_else(|| corrupt(tile, format!("no complete run {range:?}")))
+    }
+
+    /// Fills a proof plan from the stored tiles.
+    pub(crate) fn assemble(&self, plan: &ProofPlan, size: u64, current_size: u64) -> Result<Vec<Hash>, Error> {
+        let mut known = Vec::new();
+        for st in plan.subtrees() {
+            known.push((st, self.subtree_hash(st, size, current_size)?));
+        }
+        Ok(plan.assemble(|st| known.iter().find(|(k, _)| *k == st).map(|(_, h)| *h))?)
+    }
+
+    /// The inclusion proof of `index` in the tree of `size`.
+    pub(crate) fn inclusion(&self, index: u64, size: u64, current_size: u64) -> Result<Vec<Hash>, Error> {
+        check_size(size, current_size)?;
+        self.assemble(&merkle::inclusion_plan(index, size)?, size, current_size)
+    }
+
+    /// The consistency proof from `old` to `size`.
+    pub(crate) fn consistency(&self, old: u64, size: u64, current_size: u64) -> Result<Vec<Hash>, Error> {
+        check_size(size, current_size)?;
+        self.assemble(&merkle::consistency_plan(old, size)?, size, current_size)
+    }
+
+    /// The root of the tree of `size`.
+    pub(crate) fn root(&self, size: u64, current_size: u64) -> Result<Hash, Error> {
+        check_size(size, current_size)?;
+        if size == 0 {
+            return Ok(Hash::EMPTY_ROOT);
+        }
+        let hashes = self.assemble(&merkle::root_plan(size)?, size, current_size)?;
+        hashes.first().copied().ok_or_else(|| Error::Config("empty root plan".into()))
+    }
+}
+
+fn check_size(size: u64, current_size: u64) -> Result<(), Error> {
+    if size > current_size {
+        return Err(Error::Entry(signet_core::Error::OutOfRange(format!(
+            "size {size} is beyond the tree size {current_size}"
+        ))));
+    }
+    Ok(())
+}
+
+fn corrupt(tile: TileId, why: impl std::fmt::Display) -> Error {
+    Error::BadTile { tile: tile.path(), reason: why.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_nodes_runs() {
+        let leaves: Vec<Hash> = (0u8..8).map(|i| Hash::leaf(&[i])).collect();
+        let nodes = TileNodes::new(leaves.clone());
+        let check = |range: Range<usize>, want: Option<Hash>| assert_eq!(nodes.run(range.clone()), want, "{range:?}");
+        check(3..4, Some(leaves[3]));
+        check(2..4, Some(Hash::node(&leaves[2], &leaves[3])));
+        let left = Hash::node(&Hash::node(&leaves[0], &leaves[1]), &Hash::node(&leaves[2], &leaves[3]));
+        check(0..4, Some(left));
+        check(1..3, None);
+        check(0..3, None);
+        check(8..16, None);
+    }
+}
