@@ -1,1 +1,282 @@
-//! Placeholder until this crate is built.
+//! The end-to-end harness: fresh builds of the real `signet-server` and `signet`
+//! binaries, a server on a loopback port of its own with a temporary data directory, and
+//! helpers to run the CLI as a user would.
+//!
+//! Cargo sets `CARGO_BIN_EXE_*` only for a package's own binaries, so the harness builds
+//! both binaries itself, once per test process, with the same cargo and profile that
+//! built the tests. A stale binary is never tested.
+#![forbid(unsafe_code)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test harness: a failure is a test failure")]
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The letters the default registry hosts.
+pub fn letters_dir() -> PathBuf {
+    repo_root().join("registry-data/letters")
+}
+
+/// The hosted letter's text file.
+pub fn letter_file() -> PathBuf {
+    letters_dir().join("pause-giant-ai-experiments.txt")
+}
+
+/// The hosted letter's ID, computed independently twice (DESIGN §2).
+pub const LETTER_ID: &str = "sha256:7498dd3c172cb4a172c293efee5191d92efd23151358d3861121ec2be91db9e3";
+
+struct Binaries {
+    server: PathBuf,
+    signet: PathBuf,
+}
+
+/// Builds `signet-server` and `signet` once per process and returns their paths.
+fn binaries() -> &'static Binaries {
+    static BINARIES: OnceLock<Binaries> = OnceLock::new();
+    BINARIES.get_or_init(|| {
+        // The test executable lives in target/<profile>/deps/; the binaries go in
+        // target/<profile>/.
+        let exe = std::env::current_exe().expect("current test executable");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps").to_path_buf();
+        let profile = profile_dir.file_name().and_then(|s| s.to_str()).expect("profile dir name").to_owned();
+        let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+        let cargo_profile = if profile == "debug" { "dev".to_owned() } else { profile };
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .args(["build", "--locked", "--profile", &cargo_profile, "-p", "signet-server", "-p", "signet-cli", "--bins"])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .current_dir(repo_root())
+            .status()
+            .expect("run cargo build for the end-to-end binaries");
+        assert!(status.success(), "building signet-server and signet failed");
+        Binaries { server: profile_dir.join("signet-server"), signet: profile_dir.join("signet") }
+    })
+}
+
+/// The path of the freshly built `signet` binary.
+pub fn signet_bin() -> &'static Path {
+    &binaries().signet
+}
+
+/// The path of the freshly built `signet-server` binary.
+pub fn server_bin() -> &'static Path {
+    &binaries().server
+}
+
+/// A running `signet-server` on 127.0.0.1 with a port of its own.
+#[derive(Debug)]
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// The socket address it listens on.
+    pub addr: SocketAddr,
+    /// The data directory.
+    pub data: PathBuf,
+    /// The log's verifier key, as printed and as written to `<data>/log.vkey`.
+    pub vkey: String,
+    /// Everything the server printed on stdout and stderr so far.
+    pub output: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts a server on `data` with the repository's letters, rate limit off, on port 0.
+    pub fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    /// Starts a server with extra flags.
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(server_bin())
+            .arg("--data")
+            .arg(data)
+            .arg("--letters")
+            .arg(letters_dir())
+            .args(["--listen", "127.0.0.1:0", "--rate-limit", "0"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn signet-server");
+        let output = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        for (stream, tx) in [(Box::new(stdout) as Box<dyn std::io::Read + Send>, Some(tx)), (Box::new(stderr), None)] {
+            let output = Arc::clone(&output);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    output.lock().unwrap().push_str(&format!("{line}\n"));
+                    if let Some(tx) = &tx {
+                        let _ = tx.send(line);
+                    }
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.split("listening on http://").nth(1) {
+                        let addr = rest.split_whitespace().next().unwrap_or_default();
+                        break addr.parse::<SocketAddr>().unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("signet-server did not start; it printed:\n{}", output.lock().unwrap());
+                }
+            }
+        };
+        let vkey = std::fs::read_to_string(data.join("log.vkey")).expect("<data>/log.vkey").trim().to_owned();
+        assert!(output.lock().unwrap().contains(&vkey), "the server prints its verifier key");
+        Server { child: Some(child), url: format!("http://{addr}"), addr, data: data.to_path_buf(), vkey, output }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server with SIGTERM and waits for a graceful exit; returns its status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server is running");
+        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("run kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for server") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("signet-server did not exit within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// GET a path and parse the JSON body; panics unless the status is `expect`.
+    pub fn get_json(&self, path: &str, expect: u16) -> serde_json::Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, expect, "GET {path}: {}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e})"))
+    }
+
+    /// GET a path; returns the status and body whatever the status.
+    pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        let agent = agent();
+        let mut resp = agent.get(format!("{}{path}", self.url)).call().expect("GET");
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().with_config().limit(64 << 20).read_to_vec().expect("read body");
+        (status, body)
+    }
+
+    /// POST an entry; returns the status and JSON body.
+    pub fn post_entry(&self, entry: &[u8]) -> (u16, serde_json::Value) {
+        let agent = agent();
+        let mut resp = agent
+            .post(format!("{}/v1/endorsements", self.url))
+            .content_type("text/plain")
+            .send(entry)
+            .expect("POST");
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().read_to_vec().expect("read body");
+        (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The current tree size, from `/v1/log`.
+    pub fn size(&self) -> u64 {
+        self.get_json("/v1/log", 200)["size"].as_u64().expect("size")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// Runs `signet` with `args` in `dir`, with the passphrase and home set for tests.
+pub fn signet(dir: &Path, args: &[&str]) -> Output {
+    signet_with_env(dir, args, &[])
+}
+
+/// Runs `signet` with extra environment variables.
+pub fn signet_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(signet_bin());
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("SIGNET_SERVER")
+        .env_remove("SIGNET_LOG_KEY")
+        .env("SIGNET_HOME", dir.join(".signet-home"))
+        .env("HOME", dir)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run signet")
+}
+
+/// Panics with the command's output unless it exited with `code`.
+pub fn assert_exit(out: &Output, code: i32, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A static file server for `root` on a loopback port, for auditing a plain copy of a
+/// log's files. It stops when the returned handle is dropped.
+pub struct StaticServer {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for StaticServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StaticServer({})", self.url)
+    }
+}
+
+impl StaticServer {
+    /// Serves `root` with tower-http's `ServeDir`.
+    pub fn start(root: &Path) -> StaticServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(root));
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        StaticServer { url: format!("http://{addr}"), _runtime: runtime }
+    }
+}
