@@ -1,1 +1,16 @@
-//! Placeholder until this crate is built.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod audit;
+mod error;
+mod http;
+pub mod policy;
+pub mod remote;
+pub mod saved;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use audit::{AuditOptions, AuditReport, Misbehaviour, MisbehaviourKind, audit};
+pub use error::Error;
+pub use http::{Client, Submitted, Timeouts};
+pub use saved::SavedState;

@@ -1,0 +1,805 @@
+//! The incremental auditor.
+//!
+//! [`audit`] reads only the static tlog-tiles endpoints (`/checkpoint`, `/tile/...`), so
+//! it audits the server itself, a mirror or any static copy of the log the same way. From
+//! the saved state of the last audit (or from nothing) it:
+//!
+//! 1. verifies the served checkpoint with the log key and refuses a smaller tree
+//!    (rollback) or a different tree of the same size (fork);
+//! 2. downloads the new entry bundles and level-0 tiles on several threads, and on those
+//!    same threads parses and verifies every new entry (grammar and `verify_strict`
+//!    signature) and compares each leaf hash with the tile;
+//! 3. replays the rules of state in log order ([`LogState::apply`]) and appends each leaf
+//!    to the saved right edge of the tree: the new root then *is* the proof that the new
+//!    checkpoint extends the old one, so it must equal the checkpoint's root;
+//! 4. checks every higher hash tile that covers new entries against the hashes computed
+//!    from the entries, and the old part of each tile against the saved edge.
+//!
+//! Anything wrong is a [`Misbehaviour`] with its evidence: the signed checkpoints, the
+//! index and bytes of the offending entry, or the tile and position at fault.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, mpsc};
+
+use signet_core::merkle::{self, CompactRange};
+use signet_core::state::LogState;
+use signet_core::tiles::{self, TILE_WIDTH, TileLevel};
+use signet_core::{Checkpoint, Entry, Hash, LetterId, SignedCheckpoint, TileId, VerifierKey};
+
+use crate::saved::SavedState;
+use crate::{Client, Error};
+
+/// How the audit runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditOptions {
+    /// Worker threads that download and verify; 0 picks twice the number of cores, so
+    /// that one thread's download overlaps another's verification.
+    pub threads: usize,
+}
+
+/// What kind of misbehaviour the audit found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MisbehaviourKind {
+    /// The checkpoint is not signed by the log key, or names another origin.
+    BadCheckpoint,
+    /// The log now serves a smaller tree than one it signed before.
+    Rollback,
+    /// The log serves a tree that does not extend the one it signed before.
+    Fork,
+    /// The entry bundles do not hash to the checkpoint's root, or are malformed.
+    BadBundle,
+    /// A hash tile disagrees with the hashes computed from the entries.
+    BadTile,
+    /// An entry in the log is not a valid entry (grammar or signature).
+    InvalidEntry,
+    /// An entry in the log breaks a rule of state (DESIGN §3).
+    StateRule,
+}
+
+impl MisbehaviourKind {
+    /// A stable identifier, as in `signet audit --json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MisbehaviourKind::BadCheckpoint => "bad-checkpoint",
+            MisbehaviourKind::Rollback => "rollback",
+            MisbehaviourKind::Fork => "fork",
+            MisbehaviourKind::BadBundle => "bad-bundle",
+            MisbehaviourKind::BadTile => "bad-tile",
+            MisbehaviourKind::InvalidEntry => "invalid-entry",
+            MisbehaviourKind::StateRule => "state-rule",
+        }
+    }
+}
+
+/// Evidence that a log (or the mirror serving it) misbehaved.
+#[derive(Debug, Clone)]
+pub struct Misbehaviour {
+    /// What went wrong.
+    pub kind: MisbehaviourKind,
+    /// A sentence for people: what was found, and where.
+    pub message: String,
+    /// The index of the offending entry, if one is at fault.
+    pub index: Option<u64>,
+    /// The offending entry's bytes as served.
+    pub entry: Option<Vec<u8>>,
+    /// The signed checkpoint verified by an earlier audit, if it is part of the evidence.
+    pub saved_checkpoint: Option<String>,
+    /// The signed checkpoint the log serves now.
+    pub served_checkpoint: Option<String>,
+}
+
+impl fmt::Display for Misbehaviour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// One registered letter, as the audit replayed it.
+#[derive(Debug, Clone)]
+pub struct LetterReport {
+    /// The letter ID.
+    pub id: LetterId,
+    /// Its slug.
+    pub slug: String,
+    /// The index of its registration entry.
+    pub index: u64,
+    /// Signers whose endorsement is in force.
+    pub active: u64,
+    /// Signers who withdrew.
+    pub withdrawn: u64,
+}
+
+/// The outcome of a clean audit.
+#[derive(Debug, Clone)]
+pub struct AuditReport {
+    /// The log's origin.
+    pub origin: String,
+    /// The tree size of the last audit (0 for a first audit).
+    pub previous_size: u64,
+    /// The tree size now verified.
+    pub size: u64,
+    /// Its root hash.
+    pub root: Hash,
+    /// The verified signed checkpoint.
+    pub checkpoint: String,
+    /// New entries verified.
+    pub entries_verified: u64,
+    /// Hash tiles checked against computed hashes.
+    pub tiles_checked: u64,
+    /// Registered letters, in registration order.
+    pub letters: Vec<LetterReport>,
+    /// HTTP requests made.
+    pub requests: u64,
+    /// Bytes downloaded.
+    pub bytes: u64,
+}
+
+/// Audits the log served by `client` against `log_key`, starting from `saved` (the state
+/// of the last audit, or `None` to start from scratch). `progress` is called on the
+/// calling thread with (entries done, entries to do).
+///
+/// Returns the report and the new state to save. A misbehaving log is
+/// [`Error::Misbehaviour`]; nothing is saved then.
+pub fn audit(
+    client: &Client,
+    log_key: &VerifierKey,
+    saved: Option<SavedState>,
+    options: AuditOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(AuditReport, SavedState), Error> {
+    let raw = client.checkpoint()?;
+    let served = SignedCheckpoint::parse(&raw).map_err(|e| Error::BadContent {
+        url: format!("{}/checkpoint", client.base_url()),
+        reason: format!("not a signed checkpoint ({e}); is this the URL of a Signet log?"),
+    })?;
+    let served_text = String::from_utf8_lossy(&raw).into_owned();
+    let tree = match served.verify(log_key) {
+        Ok(tree) => tree.clone(),
+        Err(e) => {
+            return Err(misbehaviour(Misbehaviour {
+                kind: MisbehaviourKind::BadCheckpoint,
+                message: format!(
+                    "the served checkpoint does not verify with the log key {}: {e} \
+                     (if the log key is right, the log or mirror serves a forged checkpoint)",
+                    log_key.name()
+                ),
+                index: None,
+                entry: None,
+                saved_checkpoint: None,
+                served_checkpoint: Some(served_text),
+            }));
+        }
+    };
+
+    let (edge, state, saved_checkpoint) = match saved {
+        Some(s) => (s.edge, s.state, Some(s.checkpoint)),
+        None => (CompactRange::new(), LogState::new(log_key.clone()), None),
+    };
+    let saved_text = saved_checkpoint.as_ref().map(|c| c.to_string());
+    let old = edge.size();
+    let evidence = |kind, message: String| {
+        misbehaviour(Misbehaviour {
+            kind,
+            message,
+            index: None,
+            entry: None,
+            saved_checkpoint: saved_text.clone(),
+            served_checkpoint: Some(served_text.clone()),
+        })
+    };
+
+    if tree.size < old {
+        return Err(evidence(
+            MisbehaviourKind::Rollback,
+            format!(
+                "rollback: the log serves a tree of {} entries, but it signed a tree of {old} entries before",
+                tree.size
+            ),
+        ));
+    }
+    if tree.size == old && tree.root != edge.root() {
+        let kind = if old == 0 {
+            MisbehaviourKind::BadCheckpoint
+        } else {
+            MisbehaviourKind::Fork
+        };
+        return Err(evidence(
+            kind,
+            format!("fork: the log signed two different trees of {old} entries (roots differ)"),
+        ));
+    }
+
+    let mut run = Run {
+        client,
+        tree: &tree,
+        old,
+        saved_edge: edge.clone(),
+        edge,
+        state,
+        upper: HashMap::new(),
+        finding: None,
+        tile_mismatch: None,
+        prefix_mismatch: None,
+        tiles_checked: 0,
+    };
+    if tree.size > old {
+        run.entries(options, progress)?;
+    }
+    let Run {
+        edge,
+        state,
+        finding,
+        tile_mismatch,
+        prefix_mismatch,
+        mut tiles_checked,
+        saved_edge,
+        upper,
+        ..
+    } = run;
+
+    if edge.root() != tree.root {
+        let mut detail = String::new();
+        if let Some((index, p)) = &tile_mismatch {
+            detail.push_str(&format!(
+                "; entry {index} does not hash to the level-0 tile ({p})"
+            ));
+        }
+        if let Some(f) = &finding {
+            detail.push_str(&format!("; entry {}: {}", f.index, f.reason));
+        }
+        if old > 0 && !tiles_prove_consistency(client, old, &tree, &saved_edge.root()) {
+            return Err(evidence(
+                MisbehaviourKind::Fork,
+                format!(
+                    "fork: the checkpoint of {} entries does not extend the checkpoint of {old} entries \
+                     verified before: the new entries do not lead to its root and its tiles prove no \
+                     consistency{detail}",
+                    tree.size
+                ),
+            ));
+        }
+        return Err(evidence(
+            MisbehaviourKind::BadBundle,
+            format!(
+                "the entries served do not hash to the checkpoint's root (a bad entry bundle){detail}"
+            ),
+        ));
+    }
+    if let Some(k) = prefix_mismatch {
+        return Err(evidence(
+            MisbehaviourKind::BadBundle,
+            format!(
+                "entry bundle {k} no longer holds the entries audited before (below index {old})"
+            ),
+        ));
+    }
+    if let Some(f) = finding {
+        return Err(misbehaviour(Misbehaviour {
+            kind: f.kind,
+            message: format!(
+                "entry {} {}: {} (the checkpoint commits to it)",
+                f.index,
+                match f.kind {
+                    MisbehaviourKind::StateRule => "breaks a rule of state",
+                    _ => "is not a valid entry",
+                },
+                f.reason
+            ),
+            index: Some(f.index),
+            entry: Some(f.bytes),
+            saved_checkpoint: saved_text,
+            served_checkpoint: Some(served_text),
+        }));
+    }
+    if let Some((index, problem)) = tile_mismatch {
+        return Err(evidence(
+            MisbehaviourKind::BadTile,
+            format!("level-0 hash tile for entry {index} is wrong: {problem}"),
+        ));
+    }
+    tiles_checked += check_upper_tiles(
+        client,
+        worker_count(options),
+        old,
+        tree.size,
+        &saved_edge,
+        &upper,
+    )
+    .map_err(|e| match e {
+        TileCheck::Fetch(e) => e,
+        TileCheck::Bad(message) => evidence(MisbehaviourKind::BadTile, message),
+    })?;
+
+    let mut letters: Vec<LetterReport> = state
+        .letters()
+        .iter()
+        .map(|(id, l)| {
+            let (active, withdrawn) = state.counts(id);
+            LetterReport {
+                id: *id,
+                slug: l.slug.to_string(),
+                index: l.index,
+                active,
+                withdrawn,
+            }
+        })
+        .collect();
+    letters.sort_by_key(|l| l.index);
+    let report = AuditReport {
+        origin: tree.origin.clone(),
+        previous_size: old,
+        size: tree.size,
+        root: tree.root,
+        checkpoint: served_text,
+        entries_verified: tree.size - old,
+        tiles_checked,
+        letters,
+        requests: client.requests(),
+        bytes: client.bytes(),
+    };
+    Ok((
+        report,
+        SavedState {
+            checkpoint: served,
+            edge,
+            state,
+        },
+    ))
+}
+
+fn misbehaviour(m: Misbehaviour) -> Error {
+    Error::Misbehaviour(Box::new(m))
+}
+
+/// The first bad entry found while replaying.
+struct Finding {
+    kind: MisbehaviourKind,
+    index: u64,
+    reason: String,
+    bytes: Vec<u8>,
+}
+
+/// One entry bundle, downloaded, checked against its level-0 tile, and verified.
+struct Bundle {
+    /// Leaf hashes of all the bundle's entries in the tree (`width` of them).
+    leaves: Vec<Hash>,
+    /// From the first new entry on: the verified entry, or why it is not one and its
+    /// bytes. Empty once a finding made further verification pointless.
+    entries: Vec<Result<Entry, (signet_core::Error, Vec<u8>)>>,
+    /// The first position where the level-0 tile disagrees with the leaf hashes.
+    tile_mismatch: Option<(u64, String)>,
+}
+
+struct Run<'a> {
+    client: &'a Client,
+    tree: &'a Checkpoint,
+    old: u64,
+    saved_edge: CompactRange,
+    edge: CompactRange,
+    state: LogState,
+    /// Hashes of complete subtrees at tile levels 1 and up, by (tile level, index).
+    upper: HashMap<(u8, u64), Hash>,
+    finding: Option<Finding>,
+    tile_mismatch: Option<(u64, String)>,
+    prefix_mismatch: Option<u64>,
+    tiles_checked: u64,
+}
+
+/// What the workers share: which bundle to take next, and how far ahead they may go.
+struct Claims {
+    next: u64,
+    allowed: u64,
+    stop: bool,
+}
+
+impl Run<'_> {
+    fn entries(
+        &mut self,
+        options: AuditOptions,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<(), Error> {
+        let n = self.tree.size;
+        let first = self.old / TILE_WIDTH;
+        let last = (n - 1) / TILE_WIDTH;
+        let threads = worker_count(options);
+        // Bundles downloaded ahead of the one being replayed, bounding memory.
+        let window = 4 * threads as u64;
+        let claims = Mutex::new(Claims {
+            next: first,
+            allowed: first + window,
+            stop: false,
+        });
+        let wake = Condvar::new();
+        let hash_only = AtomicBool::new(false);
+        let total = n - self.old;
+        progress(0, total);
+
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel::<(u64, Result<Bundle, Error>)>();
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let (claims, wake, hash_only) = (&claims, &wake, &hash_only);
+                let (client, old) = (self.client, self.old);
+                scope.spawn(move || {
+                    loop {
+                        let k = {
+                            let Ok(mut c) = claims.lock() else { return };
+                            while !c.stop && c.next <= last && c.next >= c.allowed {
+                                c = match wake.wait(c) {
+                                    Ok(c) => c,
+                                    Err(_) => return,
+                                };
+                            }
+                            if c.stop || c.next > last {
+                                return;
+                            }
+                            c.next += 1;
+                            c.next - 1
+                        };
+                        let result = fetch_bundle(client, k, n, old, hash_only);
+                        if tx.send((k, result)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+
+            let stop = |claims: &Mutex<Claims>| {
+                if let Ok(mut c) = claims.lock() {
+                    c.stop = true;
+                }
+                wake.notify_all();
+            };
+            let mut pending = BTreeMap::new();
+            let mut expect = first;
+            let mut done = 0;
+            for (k, result) in rx {
+                pending.insert(k, result);
+                while let Some(result) = pending.remove(&expect) {
+                    let bundle = match result {
+                        Ok(b) => b,
+                        Err(e) => {
+                            stop(&claims);
+                            return Err(e);
+                        }
+                    };
+                    done += self.replay(expect, bundle, &hash_only);
+                    progress(done, total);
+                    expect += 1;
+                    if let Ok(mut c) = claims.lock() {
+                        c.allowed = expect + window;
+                    }
+                    wake.notify_all();
+                }
+            }
+            if expect <= last {
+                // Every worker has gone, yet a bundle is missing: only a panicking worker
+                // (a bug) gets here; the scope re-raises its panic.
+                stop(&claims);
+            }
+            Ok(())
+        })
+    }
+
+    /// Replays one bundle in log order; returns the number of new entries.
+    fn replay(&mut self, k: u64, bundle: Bundle, hash_only: &AtomicBool) -> u64 {
+        let start = k * TILE_WIDTH;
+        let skip = self.old.saturating_sub(start) as usize;
+        if skip > 0 && !edge_agrees(&self.saved_edge, 0, k, &bundle.leaves[..skip]) {
+            self.prefix_mismatch = Some(k);
+        }
+        if self.tile_mismatch.is_none() {
+            self.tile_mismatch = bundle.tile_mismatch;
+        }
+        let upper = &mut self.upper;
+        let mut entries = bundle.entries.into_iter();
+        for (i, leaf) in bundle.leaves.iter().enumerate().skip(skip) {
+            let index = start + i as u64;
+            self.edge.append(*leaf, |s, h| {
+                if s.level >= tiles::TILE_HEIGHT && s.level % tiles::TILE_HEIGHT == 0 {
+                    upper.insert((s.level / tiles::TILE_HEIGHT, s.index), *h);
+                }
+            });
+            if self.finding.is_some() {
+                continue;
+            }
+            let found = match entries.next() {
+                None => None,
+                Some(Err((e, bytes))) => Some(Finding {
+                    kind: MisbehaviourKind::InvalidEntry,
+                    index,
+                    reason: e.to_string(),
+                    bytes,
+                }),
+                Some(Ok(entry)) => match self.state.apply(&entry) {
+                    Ok(()) => None,
+                    Err(e) => Some(Finding {
+                        kind: MisbehaviourKind::StateRule,
+                        index,
+                        reason: e.to_string(),
+                        bytes: entry.bytes().to_vec(),
+                    }),
+                },
+            };
+            if found.is_some() {
+                // The state is meaningless past a bad entry: keep hashing, to tie the
+                // entry to the checkpoint, but stop verifying.
+                hash_only.store(true, Ordering::Relaxed);
+                self.finding = found;
+            }
+        }
+        self.tiles_checked += 1;
+        (bundle.leaves.len() - skip) as u64
+    }
+}
+
+fn worker_count(options: AuditOptions) -> usize {
+    if options.threads > 0 {
+        return options.threads;
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (2 * cores).clamp(2, 32)
+}
+
+/// The width of tile `index` in a tree whose level holds `count` hashes (or entries).
+fn width_at(index: u64, count: u64) -> u16 {
+    // At most TILE_WIDTH (256), so the conversion cannot fail.
+    (count - index * TILE_WIDTH).min(TILE_WIDTH) as u16
+}
+
+/// A served tile cut to `width`: a full tile may stand in for a partial one.
+fn hashes_of(data: &[u8], width: u16) -> Option<Vec<Hash>> {
+    let want = usize::from(width) * 32;
+    if data.len() != want && data.len() != TILE_WIDTH as usize * 32 {
+        return None;
+    }
+    tiles::parse_hash_tile(&data[..want], width).ok()
+}
+
+fn fetch_bundle(
+    client: &Client,
+    k: u64,
+    n: u64,
+    old: u64,
+    hash_only: &AtomicBool,
+) -> Result<Bundle, Error> {
+    let width = width_at(k, n);
+    let bundle_id = TileId {
+        level: TileLevel::Entries,
+        index: k,
+        width,
+    };
+    let data = client.tile(bundle_id)?;
+    let bad = |message: String| {
+        misbehaviour(Misbehaviour {
+            kind: MisbehaviourKind::BadBundle,
+            message,
+            index: Some(k * TILE_WIDTH),
+            entry: None,
+            saved_checkpoint: None,
+            served_checkpoint: None,
+        })
+    };
+    let mut raw = tiles::parse_bundle(&data).map_err(|e| {
+        bad(format!(
+            "entry bundle {} is malformed: {e}",
+            bundle_id.path()
+        ))
+    })?;
+    if raw.len() != usize::from(width) && raw.len() != TILE_WIDTH as usize {
+        return Err(bad(format!(
+            "entry bundle {} holds {} entries, but the checkpoint needs {width}",
+            bundle_id.path(),
+            raw.len()
+        )));
+    }
+    raw.truncate(usize::from(width));
+    let leaves: Vec<Hash> = raw.iter().map(|e| Hash::leaf(e)).collect();
+
+    let tile_id = TileId {
+        level: TileLevel::Hashes(0),
+        index: k,
+        width,
+    };
+    let tile = client.tile(tile_id)?;
+    let tile_mismatch = match hashes_of(&tile, width) {
+        None => Some((
+            k * TILE_WIDTH,
+            format!("tile {} has {} bytes", tile_id.path(), tile.len()),
+        )),
+        Some(hashes) => leaves
+            .iter()
+            .zip(&hashes)
+            .position(|(a, b)| a != b)
+            .map(|p| {
+                (
+                    k * TILE_WIDTH + p as u64,
+                    format!("tile {} differs at position {p}", tile_id.path()),
+                )
+            }),
+    };
+
+    let skip = old.saturating_sub(k * TILE_WIDTH) as usize;
+    let mut entries = Vec::new();
+    if !hash_only.load(Ordering::Relaxed) {
+        entries = raw[skip..]
+            .iter()
+            .map(|bytes| Entry::parse(bytes).map_err(|e| (e, bytes.to_vec())))
+            .collect();
+    }
+    Ok(Bundle {
+        leaves,
+        entries,
+        tile_mismatch,
+    })
+}
+
+/// Checks the first hashes of tile `index` at tile level `level` (hashes of tree level
+/// `8 * level`) against the subtrees of the saved edge that lie in that tile. Together
+/// those subtrees cover exactly the part of the tile that the old tree already had.
+fn edge_agrees(edge: &CompactRange, level: u8, index: u64, hashes: &[Hash]) -> bool {
+    let low = level * tiles::TILE_HEIGHT;
+    let high = low + tiles::TILE_HEIGHT;
+    for (s, h) in CompactRange::subtrees_of(edge.size())
+        .iter()
+        .zip(edge.hashes())
+    {
+        if s.level < low || s.level >= high {
+            continue;
+        }
+        let shift = s.level - low;
+        let Some(local) = (s.index << shift).checked_sub(index * TILE_WIDTH) else {
+            return false;
+        };
+        let (Ok(from), Ok(len)) = (usize::try_from(local), usize::try_from(1u64 << shift)) else {
+            return false;
+        };
+        match hashes.get(from..from + len) {
+            Some(run) if merkle::root_of(run) == *h => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The hash tiles above level 0 that hold hashes of new entries in a tree of `size`
+/// entries, given the `old` size already audited.
+fn upper_tiles(old: u64, size: u64) -> Vec<TileId> {
+    let mut out = Vec::new();
+    for level in 1..=7u8 {
+        let shift = u32::from(level * tiles::TILE_HEIGHT);
+        let (count, count_old) = (size >> shift, old >> shift);
+        if count == count_old {
+            // No new hash at this level, so none above it either.
+            break;
+        }
+        for k in count_old / TILE_WIDTH..=(count - 1) / TILE_WIDTH {
+            out.push(TileId {
+                level: TileLevel::Hashes(level),
+                index: k,
+                width: width_at(k, count),
+            });
+        }
+    }
+    out
+}
+
+enum TileCheck {
+    Fetch(Error),
+    Bad(String),
+}
+
+/// Downloads the hash tiles above level 0 that cover new entries (in parallel) and
+/// checks each hash: old positions against the saved edge, new ones against the subtree
+/// hashes computed from the entries. Returns the number of tiles checked.
+fn check_upper_tiles(
+    client: &Client,
+    threads: usize,
+    old: u64,
+    size: u64,
+    saved_edge: &CompactRange,
+    upper: &HashMap<(u8, u64), Hash>,
+) -> Result<u64, TileCheck> {
+    let ids = upper_tiles(old, size);
+    let fetched = parallel_map(&ids, threads, |id| client.tile(*id));
+    for (id, data) in ids.iter().zip(fetched) {
+        let data = data.map_err(TileCheck::Fetch)?;
+        let TileLevel::Hashes(level) = id.level else {
+            continue;
+        };
+        let hashes = hashes_of(&data, id.width).ok_or_else(|| {
+            TileCheck::Bad(format!(
+                "hash tile {} has {} bytes, expected {}",
+                id.path(),
+                data.len(),
+                usize::from(id.width) * 32
+            ))
+        })?;
+        let count_old = old >> u32::from(level * tiles::TILE_HEIGHT);
+        let before = count_old
+            .saturating_sub(id.index * TILE_WIDTH)
+            .min(u64::from(id.width)) as usize;
+        if before > 0 && !edge_agrees(saved_edge, level, id.index, &hashes[..before]) {
+            return Err(TileCheck::Bad(format!(
+                "hash tile {} no longer matches the tree verified before (its first {before} hashes)",
+                id.path()
+            )));
+        }
+        for (p, h) in hashes.iter().enumerate().skip(before) {
+            let g = id.index * TILE_WIDTH + p as u64;
+            if upper.get(&(level, g)) != Some(h) {
+                return Err(TileCheck::Bad(format!(
+                    "hash tile {} is wrong at position {p}: it differs from the hash computed from the entries",
+                    id.path()
+                )));
+            }
+        }
+    }
+    Ok(ids.len() as u64)
+}
+
+/// Whether the tree's own hash tiles prove it consistent with the old root: used only to
+/// tell a fork from bad entry bundles once the new entries failed to reach the root.
+fn tiles_prove_consistency(client: &Client, old: u64, tree: &Checkpoint, old_root: &Hash) -> bool {
+    let prove = || -> Result<bool, Error> {
+        let plan =
+            merkle::consistency_plan(old, tree.size).map_err(|e| Error::verification("plan", e))?;
+        let mut cache: HashMap<TileId, Vec<Hash>> = HashMap::new();
+        let mut hashes = HashMap::new();
+        for s in plan.subtrees() {
+            let (tile, range) =
+                tiles::locate_subtree(s, tree.size).map_err(|e| Error::verification("tile", e))?;
+            let tile_hashes = match cache.entry(tile) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let data = client.tile(tile)?;
+                    let Some(h) = hashes_of(&data, tile.width) else {
+                        return Ok(false);
+                    };
+                    v.insert(h)
+                }
+            };
+            let Ok(h) = tiles::subtree_hash(tile_hashes, range) else {
+                return Ok(false);
+            };
+            hashes.insert(s, h);
+        }
+        let Ok(proof) = plan.assemble(|s| hashes.get(&s).copied()) else {
+            return Ok(false);
+        };
+        Ok(merkle::verify_consistency(old, tree.size, old_root, &tree.root, &proof).is_ok())
+    };
+    prove().unwrap_or(false)
+}
+
+/// Runs `f` over `items` on up to `threads` scoped threads, keeping the order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { return };
+                    let r = f(item);
+                    if let Ok(mut results) = results.lock() {
+                        results[i] = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .map(|v| v.into_iter().flatten().collect())
+        .unwrap_or_default()
+}
