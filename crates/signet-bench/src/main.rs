@@ -1,1 +1,458 @@
-fn main() {}
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod audit;
+mod http;
+mod ingest;
+mod proofs;
+mod server;
+mod stats;
+mod target;
+mod verify;
+mod workload;
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use signet_core::LetterId;
+
+use crate::target::ServerUrl;
+
+/// Signet's load generator and audit benchmark.
+///
+/// Every figure is also given as a ratio to the single-core Ed25519 `verify_strict` rate
+/// measured in the same run, so that results from different machines compare.
+#[derive(Debug, Parser)]
+#[command(name = "signet-bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Submit N distinct valid entries to a running server and verify every proof.
+    Ingest(IngestArgs),
+    /// Build a log of N entries on a fresh signet-server and time `signet audit --full`.
+    Audit(AuditArgs),
+    /// Time GET /v1/proof/<index> for random indexes of a running server's log.
+    Proofs(ProofsArgs),
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// Print one JSON object (schema in the README) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Give up on work still pending after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    max_duration: u64,
+    /// Seconds to spend measuring the single-core verify_strict rate.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    verify_seconds: f64,
+}
+
+#[derive(Debug, Args)]
+struct IngestArgs {
+    /// The server's base URL (loopback only unless --allow-remote).
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// The log's verifier key, or a file holding it (e.g. <data>/log.vkey).
+    #[arg(long, value_name = "VKEY")]
+    log_key: String,
+    /// Entries to submit.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    count: usize,
+    /// Concurrent workers (each with its own keep-alive connection).
+    #[arg(long, value_name = "C", default_value_t = 64)]
+    concurrency: usize,
+    /// Distinct signers; with fewer signers than entries each one cycles through
+    /// endorse → withdraw → endorse ….
+    #[arg(long, value_name = "K", default_value_t = 10_000)]
+    signers: usize,
+    /// Offer a fixed load of R entries per second (open loop) instead of sending as
+    /// fast as the server answers.
+    #[arg(long, value_name = "R")]
+    rate: Option<f64>,
+    /// The letter to endorse (default: the first letter GET /v1/log lists).
+    #[arg(long, value_name = "sha256:HEX")]
+    letter: Option<String>,
+    /// Report this server process's resident memory (from /proc) at the end.
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
+    /// Allow a server that is not on a loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    /// Entries to put in the log before auditing it.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    entries: usize,
+    /// The signet-server binary (default: next to signet-bench).
+    #[arg(long, value_name = "PATH")]
+    server_bin: Option<PathBuf>,
+    /// The signet binary (default: next to signet-bench).
+    #[arg(long, value_name = "PATH")]
+    signet_bin: Option<PathBuf>,
+    /// The letters folder the server hosts (default: the repository's
+    /// registry-data/letters).
+    #[arg(long, value_name = "DIR")]
+    letters: Option<PathBuf>,
+    /// Concurrent workers while building the log.
+    #[arg(long, value_name = "C", default_value_t = 64)]
+    concurrency: usize,
+    /// Distinct signers while building the log.
+    #[arg(long, value_name = "K", default_value_t = 10_000)]
+    signers: usize,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+struct ProofsArgs {
+    /// The server's base URL (loopback only unless --allow-remote).
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// Requests to make.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    count: usize,
+    /// Concurrent workers.
+    #[arg(long, value_name = "C", default_value_t = 64)]
+    concurrency: usize,
+    /// Verify each distinct checkpoint against this key (or the file holding it).
+    #[arg(long, value_name = "VKEY")]
+    log_key: Option<String>,
+    /// Allow a server that is not on a loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        // A reader that went away (`signet-bench … | head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("signet-bench: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Shows a progress bar only when a person is watching standard error.
+fn progress_wanted() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+fn bounded_seconds(seconds: f64, flag: &str) -> Result<Duration> {
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 60.0) {
+        bail!("{flag} must be more than 0 and at most 60 seconds");
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn nproc() -> usize {
+    thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// `signet-bench ingest --json`: the run's outcome and the ratios.
+#[derive(Debug, Serialize)]
+struct IngestReport {
+    command: &'static str,
+    server: String,
+    #[serde(flatten)]
+    outcome: ingest::Outcome,
+    verify_strict_per_s: f64,
+    r_ingest: f64,
+    server_rss_kib: Option<u64>,
+    nproc: usize,
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Cmd::Ingest(args) => run_ingest(args),
+        Cmd::Audit(args) => run_audit(args),
+        Cmd::Proofs(args) => run_proofs(args),
+    }
+}
+
+fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
+    let server = ServerUrl::parse(&args.server, args.allow_remote)?;
+    let log_key = verify::parse_log_key(&args.log_key)?;
+    if args.concurrency == 0 || args.concurrency > 4096 {
+        bail!("--concurrency must be between 1 and 4096");
+    }
+    if args.signers == 0 {
+        bail!("--signers must be at least 1");
+    }
+    if let Some(rate) = args.rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        bail!("--rate must be a positive number of entries per second");
+    }
+    let letter = args
+        .letter
+        .as_deref()
+        .map(|s| {
+            s.parse::<LetterId>()
+                .map_err(|e| anyhow::anyhow!("--letter {s}: {e}"))
+        })
+        .transpose()?;
+    let verify_time = bounded_seconds(args.common.verify_seconds, "--verify-seconds")?;
+    let outcome = ingest::run(&ingest::Options {
+        server: server.clone(),
+        log_key,
+        count: args.count,
+        concurrency: args.concurrency,
+        signers: args.signers,
+        rate: args.rate,
+        letter,
+        max_duration: Duration::from_secs(args.common.max_duration),
+        progress: progress_wanted(),
+    })?;
+    // Measured after the load, when the server is idle, so neither disturbs the other.
+    let verify_rate = stats::verify_strict_rate(verify_time)?;
+    let ok = outcome.all_verified();
+    let report = IngestReport {
+        command: "ingest",
+        server: server.as_str().to_owned(),
+        r_ingest: outcome.throughput_per_s / verify_rate,
+        outcome,
+        verify_strict_per_s: verify_rate,
+        server_rss_kib: args.server_pid.and_then(server::rss_kib),
+        nproc: nproc(),
+    };
+    if args.common.json {
+        print_json(&report)?;
+    } else {
+        print_ingest(&report)?;
+    }
+    if !ok {
+        eprintln!(
+            "signet-bench: not every entry was logged with a valid proof: {}",
+            report
+                .outcome
+                .first_failure
+                .as_deref()
+                .unwrap_or("no reason recorded")
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn run_audit(args: AuditArgs) -> Result<ExitCode> {
+    if args.concurrency == 0 || args.concurrency > 4096 {
+        bail!("--concurrency must be between 1 and 4096");
+    }
+    if args.signers == 0 {
+        bail!("--signers must be at least 1");
+    }
+    let report = audit::run(&audit::Options {
+        entries: args.entries,
+        concurrency: args.concurrency,
+        signers: args.signers,
+        server_bin: args.server_bin,
+        signet_bin: args.signet_bin,
+        letters: args.letters,
+        max_duration: Duration::from_secs(args.common.max_duration),
+        verify_time: bounded_seconds(args.common.verify_seconds, "--verify-seconds")?,
+        progress: progress_wanted(),
+    })?;
+    if args.common.json {
+        print_json(&report)?;
+    } else {
+        print_audit(&report)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_proofs(args: ProofsArgs) -> Result<ExitCode> {
+    let server = ServerUrl::parse(&args.server, args.allow_remote)?;
+    let log_key = args
+        .log_key
+        .as_deref()
+        .map(verify::parse_log_key)
+        .transpose()?;
+    if args.concurrency == 0 || args.concurrency > 4096 {
+        bail!("--concurrency must be between 1 and 4096");
+    }
+    let outcome = proofs::run(&proofs::Options {
+        server,
+        count: args.count,
+        concurrency: args.concurrency,
+        log_key,
+        max_duration: Duration::from_secs(args.common.max_duration),
+        progress: progress_wanted(),
+    })?;
+    let ok = outcome.ok == outcome.requests && outcome.requests == args.count as u64;
+    if args.common.json {
+        print_json(&outcome)?;
+    } else {
+        print_proofs(&outcome)?;
+    }
+    if let (false, Some(failure)) = (ok, &outcome.first_failure) {
+        eprintln!("signet-bench: {failure}");
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_json(value: &impl Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value).context("writing the JSON report")?;
+    writeln!(out).context("writing the JSON report")?;
+    Ok(())
+}
+
+fn errors_text(errors: &std::collections::BTreeMap<String, u64>) -> String {
+    if errors.is_empty() {
+        "none".to_owned()
+    } else {
+        errors
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn latency_text(l: &stats::Latency) -> String {
+    format!(
+        "p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  mean {:.2}",
+        l.p50, l.p90, l.p99, l.max, l.mean
+    )
+}
+
+fn ingest_lines(o: &ingest::Outcome) -> String {
+    let mode = match o.rate {
+        Some(rate) => format!("open loop at {rate} entries/s"),
+        None => "closed loop".to_owned(),
+    };
+    format!(
+        "entries          {} by {} signers, {} workers, {mode}\n\
+         signed in        {:.2} s (before timing)\n\
+         acknowledged     {} (201: {}, 200: {}), skipped {}, retries {}\n\
+         proofs verified  {} ({} checkpoint signatures, {} failures)\n\
+         errors           {}\n\
+         elapsed          {:.3} s\n\
+         throughput       {:.0} entries/s\n\
+         latency ms       {}\n",
+        o.count,
+        o.signers,
+        o.concurrency,
+        o.generation_s,
+        o.created + o.already_logged,
+        o.created,
+        o.already_logged,
+        o.skipped,
+        o.retries,
+        o.proofs_verified,
+        o.checkpoints_verified,
+        o.proof_failures,
+        errors_text(&o.errors),
+        o.elapsed_s,
+        o.throughput_per_s,
+        latency_text(&o.latency_ms),
+    )
+}
+
+fn print_ingest(r: &IngestReport) -> Result<()> {
+    let rss = r
+        .server_rss_kib
+        .map(|kib| format!("server RSS       {:.1} MiB\n", kib as f64 / 1024.0))
+        .unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    write!(
+        out,
+        "signet-bench ingest against {}\n{}\
+         verify_strict    {:.0} /s on one core (same run)\n\
+         R_ingest         {:.3}\n{rss}\
+         nproc            {}\n",
+        r.server,
+        ingest_lines(&r.outcome),
+        r.verify_strict_per_s,
+        r.r_ingest,
+        r.nproc
+    )?;
+    Ok(())
+}
+
+fn print_audit(r: &audit::AuditOutcome) -> Result<()> {
+    let rss = r
+        .server_rss_kib
+        .map(|kib| format!("server RSS       {:.1} MiB\n", kib as f64 / 1024.0))
+        .unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    write!(
+        out,
+        "signet-bench audit: building the log\n{}\
+         R_ingest         {:.3}\n\
+         audit            {}\n\
+         log size         {} entries\n\
+         audit time       {:.3} s\n\
+         audit rate       {:.0} entries/s\n\
+         verify_strict    {:.0} /s on one core (same run)\n\
+         R_audit          {:.3}\n{rss}\
+         nproc            {}\n",
+        ingest_lines(&r.ingest),
+        r.r_ingest,
+        r.audit_command,
+        r.log_size,
+        r.audit_elapsed_s,
+        r.audit_entries_per_s,
+        r.verify_strict_per_s,
+        r.r_audit,
+        r.nproc
+    )?;
+    Ok(())
+}
+
+fn print_proofs(o: &proofs::ProofsOutcome) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    write!(
+        out,
+        "signet-bench proofs: GET /v1/proof/<index> on a log of {} entries, {} workers\n\
+         requests         {} ({} valid proofs, {} checkpoint signatures verified)\n\
+         errors           {}\n\
+         elapsed          {:.3} s\n\
+         proofs           {:.0} /s\n\
+         latency ms       {}\n",
+        o.log_size,
+        o.concurrency,
+        o.requests,
+        o.ok,
+        o.checkpoints_verified,
+        errors_text(&o.errors),
+        o.elapsed_s,
+        o.proofs_per_s,
+        latency_text(&o.latency_ms),
+    )?;
+    Ok(())
+}
