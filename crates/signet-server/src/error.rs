@@ -1,0 +1,126 @@
+//! The one error type of the HTTP API: every failure becomes
+//! `{"error": "<code>", "message": "<text>"}` plus, for a conflict, the active entry.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use signet_core::ErrorClass;
+
+/// The error code of a response, for the rejection metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
+/// An HTTP error answer.
+#[derive(Debug)]
+pub struct AppError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    extra: Map<String, Value>,
+    retry_after: Option<u64>,
+}
+
+impl AppError {
+    /// An error with a status, a stable code and a message for people.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AppError {
+        AppError { status, code, message: message.into(), extra: Map::new(), retry_after: None }
+    }
+
+    /// `400 bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// `404 not_found`.
+    pub fn not_found(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// `413 too_large`.
+    pub fn too_large() -> AppError {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("an entry is at most {} bytes", signet_core::MAX_ENTRY_SIZE),
+        )
+    }
+
+    /// A generic `500`; the cause is logged, never shown.
+    pub fn internal(cause: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %cause, "internal error");
+        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the cause is in the server log")
+    }
+
+    /// Adds a `Retry-After` header (seconds).
+    pub fn retry_after(mut self, seconds: u64) -> AppError {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// Adds a field to the JSON body.
+    pub fn with(mut self, key: &str, value: Value) -> AppError {
+        self.extra.insert(key.to_owned(), value);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        body.insert("error".into(), json!(self.code));
+        body.insert("message".into(), json!(self.message));
+        body.extend(self.extra);
+        let mut response = (self.status, axum::Json(Value::Object(body))).into_response();
+        if let Some(s) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        response.extensions_mut().insert(ErrorCode(self.code));
+        response
+    }
+}
+
+impl From<signet_core::Error> for AppError {
+    fn from(e: signet_core::Error) -> AppError {
+        use signet_core::Error as E;
+        match e.class() {
+            ErrorClass::Malformed => AppError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()),
+            ErrorClass::Rejected => {
+                let code = match &e {
+                    E::BadSignature { .. } | E::BadPublicKey { .. } | E::UnknownSigner { .. } => "bad_signature",
+                    E::FutureTime { .. } => "future_time",
+                    E::StateRule(_) => "state_rule",
+                    _ => "rejected",
+                };
+                AppError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
+            }
+        }
+    }
+}
+
+impl From<signet_log::Error> for AppError {
+    fn from(e: signet_log::Error) -> AppError {
+        use signet_log::Error as E;
+        match e {
+            E::Entry(e) => e.into(),
+            E::Conflict(active) => {
+                AppError::new(StatusCode::CONFLICT, "conflict", format!("{}", E::Conflict(active.clone())))
+                    .with("index", json!(active.index))
+                    .with("entry", json!(String::from_utf8_lossy(&active.entry)))
+                    .with("proof", json!(String::from_utf8_lossy(&active.proof.to_bytes())))
+            }
+            E::Overloaded => {
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", E::Overloaded.to_string()).retry_after(1)
+            }
+            e @ E::Closed(_) => AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()).retry_after(5),
+            E::NotStored => {
+                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "not_stored", E::NotStored.to_string()).retry_after(1)
+            }
+            e => AppError::internal(e),
+        }
+    }
+}
