@@ -1,0 +1,206 @@
+//! `signet audit`: the terminal side of `signet_client::audit`.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use signet_client::{AuditOptions, Client, Error, Misbehaviour, SavedState};
+
+use crate::cli::AuditArgs;
+use crate::{io, note};
+
+#[derive(Serialize)]
+struct Clean<'a> {
+    ok: bool,
+    origin: &'a str,
+    size: u64,
+    previous_size: u64,
+    root: String,
+    new_entries: u64,
+    tiles_checked: u64,
+    letters: Vec<Letter>,
+    requests: u64,
+    bytes: u64,
+    state_dir: String,
+    checkpoint: &'a str,
+}
+
+#[derive(Serialize)]
+struct Letter {
+    id: String,
+    slug: String,
+    index: u64,
+    active: u64,
+    withdrawn: u64,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    ok: bool,
+    problem: &'static str,
+    message: &'a str,
+    index: Option<u64>,
+    entry: Option<String>,
+    saved_checkpoint: Option<&'a str>,
+    served_checkpoint: Option<&'a str>,
+}
+
+/// `signet audit`.
+pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
+    let log_key = io::log_key(&args.server.log_key)?;
+    let client = Client::new(&args.server.server)?;
+    let dir = match &args.state {
+        Some(d) => d.clone(),
+        None => io::default_state_dir(log_key.name().as_str())?,
+    };
+    let saved = if args.full {
+        None
+    } else {
+        SavedState::load(&dir, &log_key)?
+    };
+    let options = AuditOptions {
+        threads: args.threads.unwrap_or(0),
+    };
+
+    let bar = if !args.json && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(
+            "signet: {bar:40} {pos}/{len} entries ({per_sec}, {eta} left)",
+        ) {
+            bar.set_style(style);
+        }
+        Some(bar)
+    } else {
+        None
+    };
+    let mut progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let result = signet_client::audit(&client, &log_key, saved, options, &mut progress);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let (report, state) = match result {
+        Ok(r) => r,
+        Err(Error::Misbehaviour(m)) => {
+            print_misbehaviour(&m, args.json, &dir)?;
+            note!("the log misbehaved: {}", m.message);
+            note!(
+                "the state in {} is unchanged; keep the evidence above",
+                dir.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state.save(&dir).with_context(|| {
+        format!(
+            "the audit passed, but its state could not be saved in {}",
+            dir.display()
+        )
+    })?;
+
+    if args.json {
+        let clean = Clean {
+            ok: true,
+            origin: &report.origin,
+            size: report.size,
+            previous_size: report.previous_size,
+            root: report.root.to_base64(),
+            new_entries: report.entries_verified,
+            tiles_checked: report.tiles_checked,
+            letters: report
+                .letters
+                .iter()
+                .map(|l| Letter {
+                    id: l.id.to_string(),
+                    slug: l.slug.clone(),
+                    index: l.index,
+                    active: l.active,
+                    withdrawn: l.withdrawn,
+                })
+                .collect(),
+            requests: report.requests,
+            bytes: report.bytes,
+            state_dir: dir.display().to_string(),
+            checkpoint: &report.checkpoint,
+        };
+        let mut text = serde_json::to_string_pretty(&clean)?;
+        text.push('\n');
+        io::stdout(text.as_bytes())?;
+    } else {
+        let mut out = format!(
+            "log {}: consistent and valid at tree size {} (root {})\n",
+            report.origin,
+            report.size,
+            report.root.to_base64()
+        );
+        if report.previous_size == report.size {
+            out.push_str(&format!(
+                "no new entries since the last audit (size {})\n",
+                report.previous_size
+            ));
+        } else {
+            out.push_str(&format!(
+                "verified {} new entries (from index {}) and {} hash tiles\n",
+                report.entries_verified, report.previous_size, report.tiles_checked
+            ));
+        }
+        for l in &report.letters {
+            out.push_str(&format!(
+                "letter {} ({}): {} active signers, {} withdrawn (names are self-asserted)\n",
+                l.slug, l.id, l.active, l.withdrawn
+            ));
+        }
+        out.push_str(&format!(
+            "downloaded {} bytes in {} requests\n",
+            report.bytes, report.requests
+        ));
+        io::stdout(out.as_bytes())?;
+        note!("state saved in {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_misbehaviour(m: &Misbehaviour, json: bool, dir: &std::path::Path) -> Result<()> {
+    if json {
+        let p = Problem {
+            ok: false,
+            problem: m.kind.as_str(),
+            message: &m.message,
+            index: m.index,
+            entry: m
+                .entry
+                .as_ref()
+                .map(|e| String::from_utf8_lossy(e).into_owned()),
+            saved_checkpoint: m.saved_checkpoint.as_deref(),
+            served_checkpoint: m.served_checkpoint.as_deref(),
+        };
+        let mut text = serde_json::to_string_pretty(&p)?;
+        text.push('\n');
+        return io::stdout(text.as_bytes());
+    }
+    let mut out = format!("MISBEHAVIOUR ({}): {}\n", m.kind.as_str(), m.message);
+    if let Some(c) = &m.saved_checkpoint {
+        out.push_str(&format!(
+            "\n# checkpoint verified before (from {}):\n{c}",
+            dir.display()
+        ));
+    }
+    if let Some(c) = &m.served_checkpoint {
+        out.push_str(&format!("\n# checkpoint served now:\n{c}"));
+    }
+    if let Some(e) = &m.entry {
+        let index = m.index.map(|i| i.to_string()).unwrap_or_default();
+        out.push_str(&format!(
+            "\n# entry {index} as served:\n{}",
+            String::from_utf8_lossy(e)
+        ));
+    }
+    io::stdout(out.as_bytes())
+}

@@ -1,0 +1,206 @@
+//! The command line, as DESIGN §6 fixes it, with a few additions marked as such.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Sign an open letter with an Ed25519 key, verify signatures and proofs offline, and
+/// audit a Signet transparency log.
+///
+/// Exit codes: 0 ok or valid; 1 a verification failed, the log misbehaved, or the server
+/// refused the entry; 2 a usage, input or I/O error, or a server that is unreachable,
+/// rate-limiting or failing.
+#[derive(Debug, Parser)]
+#[command(name = "signet", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a signing key: <DIR>/<NAME>.key (private, passphrase-encrypted) and
+    /// <DIR>/<NAME>.vkey (public).
+    Keygen(KeygenArgs),
+    /// Work with letter files.
+    Letter {
+        #[command(subcommand)]
+        command: LetterCommand,
+    },
+    /// Sign an endorsement of a letter (a signed note) and write it to -o or stdout.
+    Sign(SignArgs),
+    /// Sign a withdrawal of your endorsement of a letter.
+    Withdraw(WithdrawArgs),
+    /// Verify an endorsement offline: its signature, and optionally the letter and a
+    /// .tlog-proof of its inclusion in the log.
+    Verify(VerifyArgs),
+    /// Submit an endorsement (or withdrawal) to a registry and save the proof it returns.
+    Submit(SubmitArgs),
+    /// Fetch, verify and save the proof of inclusion of the entry at an index.
+    Proof(ProofArgs),
+    /// Audit the whole log incrementally: every entry, every rule, every tile.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LetterCommand {
+    /// Print a letter's ID (sha256 of its canonical form).
+    Hash(LetterHashArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LetterHashArgs {
+    /// The letter file, or - for stdin.
+    pub file: String,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key's name: its file name and its signed-note key name ([A-Za-z0-9._-]{1,64}).
+    #[arg(long, default_value = "signer")]
+    pub name: String,
+    /// Where to write the key files [default: $SIGNET_HOME/keys, else ~/.config/signet/keys].
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Overwrite existing key files (the old private key is lost).
+    #[arg(long)]
+    pub force: bool,
+    /// Write the private key unencrypted (for automation; anyone who can read the file can
+    /// sign as you).
+    #[arg(long)]
+    pub unencrypted: bool,
+    /// Read the passphrase from the first line of this file instead of asking
+    /// (SIGNET_PASSPHRASE also works).
+    #[arg(long, value_name = "FILE", conflicts_with = "unencrypted")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The private key file (or the NAME of a key in the default key directory).
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: String,
+    /// Read the passphrase of an encrypted key from the first line of this file
+    /// (SIGNET_PASSPHRASE also works).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// The letter: its file (a sibling .toml with a title is shown) or its ID sha256:<hex>.
+    #[arg(long, value_name = "FILE|sha256:HEX")]
+    pub letter: String,
+    /// Your name as it will be shown (self-asserted: nobody verifies it yet).
+    #[arg(long)]
+    pub name: String,
+    /// Your affiliation.
+    #[arg(long)]
+    pub affiliation: Option<String>,
+    /// Your role or title.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// An identity claim: https://<host><path>, dns:<domain> or github:<login>; up to 4.
+    #[arg(long, value_name = "CLAIM")]
+    pub identity: Vec<String>,
+    /// Write the signed endorsement here (- for stdout) [default: stdout].
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<String>,
+    /// The time to state, YYYY-MM-DDTHH:MM:SSZ [default: now]. (Addition to DESIGN §6.)
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// The letter: its file or its ID sha256:<hex>.
+    #[arg(long, value_name = "FILE|sha256:HEX")]
+    pub letter: String,
+    /// Write the signed withdrawal here (- for stdout) [default: stdout].
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<String>,
+    /// The time to state, YYYY-MM-DDTHH:MM:SSZ [default: now]. (Addition to DESIGN §6.)
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The endorsement (or any log entry) to verify, or - for stdin.
+    pub endorsement: String,
+    /// Check that the entry is about this letter file.
+    #[arg(long, value_name = "FILE")]
+    pub letter: Option<PathBuf>,
+    /// Check this .tlog-proof of the entry's inclusion in the log (needs --log-key or
+    /// --policy).
+    #[arg(long, value_name = "FILE.tlog-proof")]
+    pub proof: Option<PathBuf>,
+    /// The log's verifier key, or a file holding it.
+    #[arg(long, env = "SIGNET_LOG_KEY", value_name = "VKEY")]
+    pub log_key: Option<String>,
+    /// A C2SP tlog-policy file naming the trusted logs and witness quorum.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Print the result as JSON (schema in the README).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The registry's base URL.
+    #[arg(long, env = "SIGNET_SERVER", value_name = "URL")]
+    pub server: String,
+    /// The log's verifier key, or a file holding it.
+    #[arg(long, env = "SIGNET_LOG_KEY", value_name = "VKEY")]
+    pub log_key: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The signed endorsement or withdrawal, or - for stdin.
+    pub endorsement: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Where to save the proof [default: <ENDORSEMENT>.tlog-proof; stdout for stdin].
+    #[arg(short, long, value_name = "FILE.tlog-proof")]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProofArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The entry's index in the log.
+    #[arg(long)]
+    pub index: u64,
+    /// Where to save the proof (- for stdout) [default: stdout].
+    #[arg(short, long, value_name = "FILE.tlog-proof")]
+    pub output: Option<String>,
+    /// Also save the entry itself, for `signet verify`. (Addition to DESIGN §6.)
+    #[arg(long, value_name = "FILE")]
+    pub entry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The state directory [default: $SIGNET_HOME/state/<origin> if SIGNET_HOME is set,
+    /// else $XDG_STATE_HOME/signet/<origin>, else ~/.local/state/signet/<origin>].
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Ignore the saved state and audit the whole log from the start.
+    #[arg(long)]
+    pub full: bool,
+    /// Print the result as JSON (schema in the README).
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads [default: twice the number of cores]. (Addition to DESIGN §6.)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
