@@ -7,7 +7,38 @@
 
 use std::fmt;
 
-use crate::{Error, Hash, LetterId, SigningKey, Timestamp, VerifierKey};
+use crate::keys::SignatureType;
+use crate::note::Note;
+use crate::text::check_text;
+use crate::{Error, Hash, LetterId, MAX_ENTRY_SIZE, SigningKey, Timestamp, VerifierKey};
+
+/// The most characters in an endorsement's `name`.
+pub const MAX_NAME_CHARS: usize = 128;
+
+/// The most characters in a `title`, `affiliation` or `role`.
+pub const MAX_TEXT_CHARS: usize = 256;
+
+/// The most `identity` lines in an endorsement.
+pub const MAX_IDENTITY_CLAIMS: usize = 4;
+
+/// The most characters in an `https://` identity claim.
+const MAX_URL_CHARS: usize = 256;
+
+/// The most characters in a domain name (RFC 1035 §2.3.4, less the root's final dot).
+const MAX_DOMAIN_CHARS: usize = 253;
+
+/// The most characters in a label of a domain name (RFC 1035 §2.3.4).
+const MAX_LABEL_CHARS: usize = 63;
+
+/// The most characters in a slug.
+const MAX_SLUG_CHARS: usize = 64;
+
+/// The most characters in a GitHub login.
+const MAX_GITHUB_LOGIN: usize = 39;
+
+const LETTER_KIND: &str = "signet/letter/v1";
+const ENDORSEMENT_KIND: &str = "signet/endorsement/v1";
+const WITHDRAWAL_KIND: &str = "signet/withdrawal/v1";
 
 /// A letter's slug: `[a-z0-9-]{1,64}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,25 +81,133 @@ string_newtype!(IdentityClaim);
 impl Slug {
     /// Parses a slug.
     pub fn parse(s: &str) -> Result<Slug, Error> {
-        let _ = s;
-        todo!()
+        let ok = (1..=MAX_SLUG_CHARS).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            return Err(Error::field(
+                "slug",
+                format_args!("{s:?} is not a slug; use 1 to {MAX_SLUG_CHARS} of a-z, 0-9 and '-'"),
+            ));
+        }
+        Ok(Slug(s.to_owned()))
     }
 }
 
 impl Language {
     /// Parses a language tag.
     pub fn parse(s: &str) -> Result<Language, Error> {
-        let _ = s;
-        todo!()
+        let mut subtags = s.split('-');
+        let primary = subtags.next().unwrap_or_default();
+        let primary_ok =
+            (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase());
+        let rest_ok = subtags.all(|t| {
+            (2..=8).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+        if !(primary_ok && rest_ok) {
+            return Err(Error::field(
+                "language",
+                format_args!(
+                    "{s:?} is not a lowercase BCP 47 tag such as \"zh\", \"en\" or \"zh-hant\" \
+                     ([a-z]{{2,3}}(-[a-z0-9]{{2,8}})*)"
+                ),
+            ));
+        }
+        Ok(Language(s.to_owned()))
     }
 }
 
 impl IdentityClaim {
     /// Parses an identity claim.
     pub fn parse(s: &str) -> Result<IdentityClaim, Error> {
-        let _ = s;
-        todo!()
+        let bad =
+            |reason: &dyn fmt::Display| Error::field("identity", format_args!("{s:?} {reason}"));
+        if let Some(rest) = s.strip_prefix("https://") {
+            if !rest.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(bad(&"must be printable ASCII without spaces"));
+            }
+            if s.len() > MAX_URL_CHARS {
+                return Err(bad(&format_args!(
+                    "is {} characters long; at most {MAX_URL_CHARS} are allowed",
+                    s.len()
+                )));
+            }
+            if rest.contains('?') {
+                return Err(bad(&"has a query ('?'); remove it"));
+            }
+            if rest.contains('#') {
+                return Err(bad(&"has a fragment ('#'); remove it"));
+            }
+            let Some(slash) = rest.find('/') else {
+                return Err(bad(
+                    &"has no path; end the host with '/', as in https://example.org/",
+                ));
+            };
+            let host = &rest[..slash];
+            if host.starts_with('[') {
+                return Err(bad(&"has an IP-literal host; use a domain name"));
+            }
+            if host.contains('@') {
+                return Err(bad(
+                    &"has user information ('@' before the host); remove it",
+                ));
+            }
+            if host.contains(':') {
+                return Err(bad(&"has a port; remove it"));
+            }
+            check_domain(host).map_err(|reason| bad(&format_args!("has a host that {reason}")))?;
+        } else if let Some(domain) = s.strip_prefix("dns:") {
+            check_domain(domain)
+                .map_err(|reason| bad(&format_args!("has a domain that {reason}")))?;
+        } else if let Some(login) = s.strip_prefix("github:") {
+            let ok = (1..=MAX_GITHUB_LOGIN).contains(&login.len())
+                && login
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                return Err(bad(&format_args!(
+                    "is not a GitHub login in lowercase: 1 to {MAX_GITHUB_LOGIN} of a-z, 0-9 and '-'"
+                )));
+            }
+        } else {
+            return Err(bad(
+                &"is not one of https://<host><path>, dns:<domain> or github:<login>",
+            ));
+        }
+        Ok(IdentityClaim(s.to_owned()))
     }
+}
+
+/// Checks a lowercase DNS name: dot-separated labels of 1 to 63 letters, digits and
+/// hyphens, no hyphen first or last, at most 253 characters, no trailing dot. The error
+/// completes the phrase "a domain that ...".
+fn check_domain(d: &str) -> Result<(), &'static str> {
+    if d.is_empty() {
+        return Err("is empty");
+    }
+    if d.len() > MAX_DOMAIN_CHARS {
+        return Err("is longer than 253 characters");
+    }
+    if d.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err("is not lowercase; write it in lowercase");
+    }
+    for label in d.split('.') {
+        if label.is_empty() || label.len() > MAX_LABEL_CHARS {
+            return Err("has an empty label or one longer than 63 characters");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err("has characters other than a-z, 0-9, '-' and '.'");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("has a label that starts or ends with '-'");
+        }
+    }
+    Ok(())
 }
 
 /// `signet/letter/v1`: the log operator registers a letter (signed by the log key).
@@ -168,25 +307,175 @@ impl Statement {
 
     /// Checks every field against DESIGN §3 (the builder's check before signing).
     pub fn validate(&self) -> Result<(), Error> {
-        todo!()
+        match self {
+            Statement::Letter(s) => check_text("title", &s.title, MAX_TEXT_CHARS)?,
+            Statement::Endorsement(s) => {
+                check_text("name", &s.name, MAX_NAME_CHARS)?;
+                if let Some(affiliation) = &s.affiliation {
+                    check_text("affiliation", affiliation, MAX_TEXT_CHARS)?;
+                }
+                if let Some(role) = &s.role {
+                    check_text("role", role, MAX_TEXT_CHARS)?;
+                }
+                check_identity(&s.identity)?;
+            }
+            Statement::Withdrawal(_) => {}
+        }
+        check_key_type(self.key())
     }
 
     /// The statement's one encoding: the note text, ending in a newline.
     pub fn body(&self) -> String {
-        todo!()
+        let kind = match self {
+            Statement::Letter(_) => LETTER_KIND,
+            Statement::Endorsement(_) => ENDORSEMENT_KIND,
+            Statement::Withdrawal(_) => WITHDRAWAL_KIND,
+        };
+        let mut out = format!("{kind}\n");
+        let mut line = |field: &str, value: &dyn fmt::Display| {
+            use fmt::Write as _;
+            // Writing to a String cannot fail.
+            let _ = writeln!(out, "{field} {value}");
+        };
+        match self {
+            Statement::Letter(s) => {
+                line("letter", &s.letter);
+                line("slug", &s.slug);
+                line("title", &s.title);
+                line("language", &s.language);
+                line("time", &s.time);
+                line("key", &s.key);
+            }
+            Statement::Endorsement(s) => {
+                line("letter", &s.letter);
+                line("name", &s.name);
+                if let Some(affiliation) = &s.affiliation {
+                    line("affiliation", affiliation);
+                }
+                if let Some(role) = &s.role {
+                    line("role", role);
+                }
+                for claim in &s.identity {
+                    line("identity", claim);
+                }
+                line("time", &s.time);
+                line("key", &s.key);
+            }
+            Statement::Withdrawal(s) => {
+                line("letter", &s.letter);
+                line("time", &s.time);
+                line("key", &s.key);
+            }
+        }
+        out
     }
 
     /// Parses a note text (body) strictly, with every rule of DESIGN §3.
     pub fn parse_body(body: &str) -> Result<Statement, Error> {
-        let _ = body;
-        todo!()
+        let Some(body) = body.strip_suffix('\n') else {
+            return Err(Error::malformed(
+                "entry",
+                "the statement does not end in a newline",
+            ));
+        };
+        let mut lines = body.split('\n');
+        let kind = lines.next().unwrap_or_default();
+        let statement = match kind {
+            LETTER_KIND => {
+                let mut f = Fields::read("letter registration", LETTER_FIELDS, lines)?;
+                Statement::Letter(LetterRegistration {
+                    letter: f.one()?.parse()?,
+                    slug: Slug::parse(f.one()?)?,
+                    title: f
+                        .one()
+                        .and_then(|v| text_value("title", v, MAX_TEXT_CHARS))?,
+                    language: Language::parse(f.one()?)?,
+                    time: Timestamp::parse(f.one()?)?,
+                    key: key_value(f.one()?)?,
+                })
+            }
+            ENDORSEMENT_KIND => {
+                let mut f = Fields::read("endorsement", ENDORSEMENT_FIELDS, lines)?;
+                let letter = f.one()?.parse()?;
+                let name = text_value("name", f.one()?, MAX_NAME_CHARS)?;
+                let affiliation = f
+                    .optional()
+                    .map(|v| text_value("affiliation", v, MAX_TEXT_CHARS))
+                    .transpose()?;
+                let role = f
+                    .optional()
+                    .map(|v| text_value("role", v, MAX_TEXT_CHARS))
+                    .transpose()?;
+                let identity = f
+                    .all()
+                    .iter()
+                    .map(|v| IdentityClaim::parse(v))
+                    .collect::<Result<Vec<_>, _>>()?;
+                check_identity(&identity)?;
+                Statement::Endorsement(Endorsement {
+                    letter,
+                    name,
+                    affiliation,
+                    role,
+                    identity,
+                    time: Timestamp::parse(f.one()?)?,
+                    key: key_value(f.one()?)?,
+                })
+            }
+            WITHDRAWAL_KIND => {
+                let mut f = Fields::read("withdrawal", WITHDRAWAL_FIELDS, lines)?;
+                Statement::Withdrawal(Withdrawal {
+                    letter: f.one()?.parse()?,
+                    time: Timestamp::parse(f.one()?)?,
+                    key: key_value(f.one()?)?,
+                })
+            }
+            _ => {
+                return Err(Error::malformed(
+                    "entry",
+                    format_args!(
+                        "the first line {kind:?} is not one of {LETTER_KIND}, {ENDORSEMENT_KIND} \
+                         or {WITHDRAWAL_KIND}"
+                    ),
+                ));
+            }
+        };
+        // Every value above was parsed strictly, so this holds by construction; checking
+        // it keeps "exactly one encoding per statement" true even if a value parser (a
+        // verifier key, say) ever learned to accept a second spelling.
+        let mut canonical = statement.body();
+        canonical.pop();
+        if canonical != body {
+            return Err(Error::malformed(
+                "entry",
+                "the statement is not in its canonical encoding",
+            ));
+        }
+        Ok(statement)
     }
 
     /// Validates the statement and signs it with `key`, which must be the key of the
     /// `key` line (same name and public key).
     pub fn sign(&self, key: &SigningKey) -> Result<Entry, Error> {
-        let _ = key;
-        todo!()
+        self.validate()?;
+        let named = self.key();
+        if key.name() != named.name() || key.verifier().public_key() != named.public_key() {
+            return Err(Error::field(
+                "key",
+                format_args!(
+                    "the signing key {} is not the key of the key line ({named}); sign with that key \
+                     or put this key's verifier key on the key line",
+                    key.verifier()
+                ),
+            ));
+        }
+        let bytes = Note::sign(&self.body(), &[key])?.to_bytes();
+        if bytes.len() > MAX_ENTRY_SIZE {
+            return Err(too_large(bytes.len()));
+        }
+        // Parsing what was just signed keeps the promise that an Entry exists only once
+        // the one shared parser has accepted it.
+        Entry::parse(&bytes)
     }
 }
 
@@ -205,8 +494,56 @@ impl Entry {
     /// [`crate::ErrorClass::Malformed`]; a bad key or signature one of class
     /// [`crate::ErrorClass::Rejected`].
     pub fn parse(bytes: &[u8]) -> Result<Entry, Error> {
-        let _ = bytes;
-        todo!()
+        if bytes.len() > MAX_ENTRY_SIZE {
+            return Err(too_large(bytes.len()));
+        }
+        let note = Note::parse(bytes)?;
+        let [signature] = note.signatures() else {
+            return Err(Error::malformed(
+                "entry",
+                format_args!(
+                    "it has {} signature lines; an entry has exactly one, by the key of its key line",
+                    note.signatures().len()
+                ),
+            ));
+        };
+        let statement = Statement::parse_body(note.text())?;
+        let key = statement.key();
+        if signature.name != *key.name() || signature.id != key.id() {
+            return Err(Error::malformed(
+                "entry",
+                format_args!(
+                    "the signature line names key {}+{}, but the key line is {}+{}; \
+                     the entry must be signed by the key it names",
+                    signature.name,
+                    signature.id,
+                    key.name(),
+                    key.id()
+                ),
+            ));
+        }
+        let Ok(sig) = <&[u8; 64]>::try_from(signature.signature.as_slice()) else {
+            return Err(Error::malformed(
+                "entry",
+                format_args!(
+                    "the signature is {} bytes long; an Ed25519 signature is 64",
+                    signature.signature.len()
+                ),
+            ));
+        };
+        // Note::parse accepts only canonical encodings, so the bytes are the note's one
+        // encoding; checking it is cheap insurance for "one encoding per entry".
+        if note.to_bytes() != bytes {
+            return Err(Error::malformed(
+                "entry",
+                "the signed note is not in its canonical encoding",
+            ));
+        }
+        key.verify_ed25519(note.text().as_bytes(), sig)?;
+        Ok(Entry {
+            statement,
+            bytes: bytes.to_vec(),
+        })
     }
 
     /// The statement.
@@ -223,4 +560,211 @@ impl Entry {
     pub fn leaf_hash(&self) -> Hash {
         Hash::leaf(&self.bytes)
     }
+}
+
+/// How often a field may appear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Times {
+    /// Exactly once.
+    One,
+    /// At most once.
+    Optional,
+    /// Up to [`MAX_IDENTITY_CLAIMS`] times in a row.
+    Repeated,
+}
+
+const LETTER_FIELDS: &[(&str, Times)] = &[
+    ("letter", Times::One),
+    ("slug", Times::One),
+    ("title", Times::One),
+    ("language", Times::One),
+    ("time", Times::One),
+    ("key", Times::One),
+];
+
+const ENDORSEMENT_FIELDS: &[(&str, Times)] = &[
+    ("letter", Times::One),
+    ("name", Times::One),
+    ("affiliation", Times::Optional),
+    ("role", Times::Optional),
+    ("identity", Times::Repeated),
+    ("time", Times::One),
+    ("key", Times::One),
+];
+
+const WITHDRAWAL_FIELDS: &[(&str, Times)] = &[
+    ("letter", Times::One),
+    ("time", Times::One),
+    ("key", Times::One),
+];
+
+/// The field values of a body, checked for order, presence and repetition, and handed
+/// out in the order of the kind's field list.
+struct Fields<'a> {
+    values: std::vec::IntoIter<Vec<&'a str>>,
+}
+
+impl<'a> Fields<'a> {
+    /// Splits each line into a field and its value, in the fixed order of `fields`.
+    fn read(
+        what: &'static str,
+        fields: &[(&'static str, Times)],
+        lines: impl Iterator<Item = &'a str>,
+    ) -> Result<Fields<'a>, Error> {
+        let order = || {
+            fields
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut values: Vec<Vec<&str>> = vec![Vec::new(); fields.len()];
+        let mut last: Option<usize> = None;
+        for line in lines {
+            if line.is_empty() {
+                return Err(Error::malformed(what, "it has a blank line; remove it"));
+            }
+            let (name, value) = line.split_once(' ').unwrap_or((line, ""));
+            let Some(slot) = fields.iter().position(|(f, _)| *f == name) else {
+                return Err(Error::malformed(
+                    what,
+                    format_args!("unknown field {name:?}; the fields are {}", order()),
+                ));
+            };
+            if value.is_empty() {
+                return Err(Error::malformed(
+                    what,
+                    format_args!(
+                        "field {name} has no value; write \"{name} <value>\", or omit an optional field"
+                    ),
+                ));
+            }
+            if value.starts_with(' ') {
+                return Err(Error::malformed(
+                    what,
+                    format_args!("field {name} is followed by more than one space; use one"),
+                ));
+            }
+            match last {
+                Some(l) if slot == l && fields[slot].1 == Times::Repeated => {}
+                Some(l) if slot <= l => {
+                    // A repeated field may come back only in a run of its own lines.
+                    let twice = slot == l
+                        || (!values[slot].is_empty() && fields[slot].1 != Times::Repeated);
+                    let problem = if twice {
+                        "appears twice"
+                    } else {
+                        "is out of order"
+                    };
+                    return Err(Error::malformed(
+                        what,
+                        format_args!(
+                            "field {name} {problem}; the fields go in the order {}",
+                            order()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            if values[slot].len() == MAX_IDENTITY_CLAIMS {
+                return Err(Error::malformed(
+                    what,
+                    format_args!("more than {MAX_IDENTITY_CLAIMS} {name} lines"),
+                ));
+            }
+            values[slot].push(value);
+            last = Some(slot);
+        }
+        for ((name, times), v) in fields.iter().zip(&values) {
+            if *times == Times::One && v.is_empty() {
+                return Err(Error::malformed(
+                    what,
+                    format_args!("the {name} field is missing"),
+                ));
+            }
+        }
+        Ok(Fields {
+            values: values.into_iter(),
+        })
+    }
+
+    /// The next field's values, whatever their number.
+    fn all(&mut self) -> Vec<&'a str> {
+        self.values.next().unwrap_or_default()
+    }
+
+    /// The next field's value, if present (`read` allowed at most one).
+    fn optional(&mut self) -> Option<&'a str> {
+        self.all().first().copied()
+    }
+
+    /// The next field's value (`read` checked it is there).
+    fn one(&mut self) -> Result<&'a str, Error> {
+        self.optional()
+            .ok_or_else(|| Error::malformed("entry", "a required field is missing"))
+    }
+}
+
+/// A checked text value.
+fn text_value(field: &'static str, value: &str, max_chars: usize) -> Result<String, Error> {
+    check_text(field, value, max_chars)?;
+    Ok(value.to_owned())
+}
+
+/// The `key` line's verifier key, which must be an Ed25519 key.
+fn key_value(value: &str) -> Result<VerifierKey, Error> {
+    let key = VerifierKey::parse(value)?;
+    check_key_type(&key)?;
+    Ok(key)
+}
+
+fn check_key_type(key: &VerifierKey) -> Result<(), Error> {
+    if key.sig_type() != SignatureType::Ed25519 {
+        return Err(Error::field(
+            "key",
+            format_args!(
+                "{key} has signature type 0x{:02x}; entries are signed with Ed25519 keys (type 0x01)",
+                key.sig_type().byte()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Identity claims: at most four, sorted in byte order, without duplicates.
+fn check_identity(claims: &[IdentityClaim]) -> Result<(), Error> {
+    if claims.len() > MAX_IDENTITY_CLAIMS {
+        return Err(Error::field(
+            "identity",
+            format_args!(
+                "{} claims given; at most {MAX_IDENTITY_CLAIMS} are allowed",
+                claims.len()
+            ),
+        ));
+    }
+    for pair in claims.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a == b {
+            return Err(Error::field(
+                "identity",
+                format_args!("{a} appears twice; give it once"),
+            ));
+        }
+        if a > b {
+            return Err(Error::field(
+                "identity",
+                format_args!("lines are not sorted: {b} must come before {a} (byte order)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn too_large(len: usize) -> Error {
+    Error::malformed(
+        "entry",
+        format_args!(
+            "it is {len} bytes; an entry is at most {MAX_ENTRY_SIZE} bytes, so shorten its fields"
+        ),
+    )
 }
