@@ -226,7 +226,14 @@ pub fn audit(
         tiles_checked: 0,
     };
     if tree.size > old {
-        run.entries(options, progress)?;
+        run.entries(options, progress).map_err(|e| match e {
+            Error::Misbehaviour(mut m) => {
+                m.saved_checkpoint.clone_from(&saved_text);
+                m.served_checkpoint = Some(served_text.clone());
+                Error::Misbehaviour(m)
+            }
+            e => e,
+        })?;
     }
     let Run {
         edge,
