@@ -15,12 +15,15 @@ pub fn encode(bytes: &[u8]) -> String {
 /// The `STANDARD` engine already refuses missing or extra padding and non-zero
 /// trailing bits, so every byte string has exactly one accepted encoding.
 pub fn decode(what: &'static str, s: &str) -> Result<Vec<u8>, Error> {
-    STANDARD.decode(s).map_err(|e| Error::malformed(what, format_args!("bad base64: {e}")))
+    STANDARD
+        .decode(s)
+        .map_err(|e| Error::malformed(what, format_args!("bad base64: {e}")))
 }
 
 /// Decodes canonical base64 that must hold exactly `N` bytes.
 pub fn decode_array<const N: usize>(what: &'static str, s: &str) -> Result<[u8; N], Error> {
     let v = decode(what, s)?;
     let len = v.len();
-    v.try_into().map_err(|_| Error::malformed(what, format_args!("expected {N} bytes, found {len}")))
+    v.try_into()
+        .map_err(|_| Error::malformed(what, format_args!("expected {N} bytes, found {len}")))
 }

@@ -104,10 +104,16 @@ impl Error {
     }
 
     pub(crate) fn malformed(what: &'static str, reason: impl fmt::Display) -> Self {
-        Error::Malformed { what, reason: reason.to_string() }
+        Error::Malformed {
+            what,
+            reason: reason.to_string(),
+        }
     }
 
     pub(crate) fn field(field: &'static str, reason: impl fmt::Display) -> Self {
-        Error::InvalidField { field, reason: reason.to_string() }
+        Error::InvalidField {
+            field,
+            reason: reason.to_string(),
+        }
     }
 }

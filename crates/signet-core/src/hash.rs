@@ -11,12 +11,19 @@ use crate::{Error, b64};
 ///
 /// Equality is constant time, so comparing a computed root with a claimed one leaks
 /// nothing about where they differ.
-#[derive(Clone, Copy, Eq, PartialOrd, Ord, std::hash::Hash)]
+#[derive(Clone, Copy, Eq, PartialOrd, Ord)]
 pub struct Hash(pub [u8; 32]);
 
 impl PartialEq for Hash {
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+}
+
+// Equal hashes have equal bytes, so hashing the bytes agrees with the constant-time `eq`.
+impl std::hash::Hash for Hash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 

@@ -1,5 +1,6 @@
 //! Known-answer and adversarial tests for keys, signed notes, checkpoints, cosignatures
 //! and proof files. Vector sources are in `testdata/README.md`.
+#![expect(clippy::unwrap_used, reason = "tests: a panic is a failure")]
 
 use signet_core::cosignature;
 use signet_core::keys::{KeyName, SignatureType};
