@@ -265,3 +265,123 @@ fn parse_decimal(s: &[u8]) -> Option<usize> {
     }
     std::str::from_utf8(s).ok()?.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+
+    use signet_core::keys::SignatureType;
+    use signet_core::{Checkpoint, Hash, KeyName, SigningKey};
+
+    use super::*;
+
+    fn key(name: &str, sig_type: SignatureType) -> SigningKey {
+        SigningKey::from_seed(
+            KeyName::parse(name).unwrap(),
+            sig_type,
+            &Hash::sha256(name.as_bytes()).0,
+        )
+    }
+
+    fn log() -> SigningKey {
+        key("example.org/log", SignatureType::Ed25519)
+    }
+
+    fn witness(n: u32) -> SigningKey {
+        key(&format!("witness{n}.example"), SignatureType::CosignatureV1)
+    }
+
+    /// A checkpoint signed by the log and cosigned by the given witnesses.
+    fn checkpoint(cosigners: &[u32]) -> SignedCheckpoint {
+        let body = Checkpoint {
+            origin: String::from("example.org/log"),
+            size: 3,
+            root: Hash::sha256(b"r"),
+            extensions: vec![],
+        };
+        let mut signed = body.sign(&log()).unwrap();
+        for &w in cosigners {
+            let sig = cosignature::cosign(&body, &witness(w), 1_700_000_000).unwrap();
+            signed.note_mut().push_signature(sig);
+        }
+        signed
+    }
+
+    fn policy(quorum: &str) -> String {
+        let mut p = format!(
+            "# test policy\nlog {} https://example.org/log\n",
+            log().verifier()
+        );
+        for w in 1..=3 {
+            p.push_str(&format!("witness w{w} {}\n", witness(w).verifier()));
+        }
+        p.push_str("group two 2 w1 w2 w3\ngroup all-of all w1 w2\n");
+        p.push_str(&format!("  quorum\t{quorum}  \n"));
+        p
+    }
+
+    #[test]
+    fn quorums() {
+        fn check(quorum: &str, cosigners: &[u32], ok: bool) {
+            let p = Policy::parse(policy(quorum).as_bytes()).unwrap();
+            let result = p.verify_checkpoint(&checkpoint(cosigners));
+            assert_eq!(
+                result.is_ok(),
+                ok,
+                "quorum {quorum} with {cosigners:?}: {result:?}"
+            );
+        }
+        check("none", &[], true);
+        check("w1", &[], false);
+        check("w1", &[2], false);
+        check("w1", &[1], true);
+        check("two", &[3], false);
+        check("two", &[1, 3], true);
+        check("all-of", &[1, 3], false);
+        check("all-of", &[2, 1], true);
+    }
+
+    #[test]
+    fn wrong_log() {
+        let other = key("example.org/other", SignatureType::Ed25519);
+        let p =
+            Policy::parse(format!("log {}\nquorum none\n", other.verifier()).as_bytes()).unwrap();
+        let err = p.verify_checkpoint(&checkpoint(&[])).unwrap_err();
+        assert!(matches!(err, Error::PolicyNotSatisfied(_)), "{err}");
+        // Same name, another key: the signature does not verify.
+        let impostor = key("example.org/log", SignatureType::Ed25519);
+        let impostor = VerifierKey::new(
+            impostor.name().clone(),
+            SignatureType::Ed25519,
+            *witness(9).verifier().public_key(),
+        );
+        let p = Policy::parse(format!("log {impostor}\nquorum none\n").as_bytes()).unwrap();
+        assert!(p.verify_checkpoint(&checkpoint(&[])).is_err());
+    }
+
+    #[test]
+    fn parse_errors() {
+        let w1 = witness(1).verifier();
+        let l = log().verifier();
+        fn check(text: &str, line: usize) {
+            match Policy::parse(text.as_bytes()) {
+                Err(Error::BadPolicy { line: got, .. }) => assert_eq!(got, line, "{text}"),
+                other => panic!("{text}: expected an error on line {line}, got {other:?}"),
+            }
+        }
+        check("log x\nquorum none\n", 1);
+        check(&format!("log {l}\n"), 0);
+        check(&format!("log {l}\nlog {l}\nquorum none\n"), 2);
+        check(&format!("witness a {w1}\nwitness b {w1}\nquorum a\n"), 2);
+        check(&format!("witness none {w1}\nquorum none\n"), 1);
+        check(&format!("witness a {w1}\ngroup g 0 a\nquorum g\n"), 2);
+        check(&format!("witness a {w1}\ngroup g 2 a\nquorum g\n"), 2);
+        check(&format!("witness a {w1}\ngroup g any b\nquorum g\n"), 2);
+        check(&format!("witness a {w1}\ngroup g any a a\nquorum g\n"), 2);
+        check("quorum none\nquorum none\n", 2);
+        check("quorum nobody\n", 1);
+        check("frobnicate\nquorum none\n", 1);
+        check("quorum none\r\n", 1);
+        check(&format!("witness a {w1}\ngroup g 01 a\nquorum g\n"), 2);
+    }
+}
