@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -192,6 +193,9 @@ struct Run<'a> {
     start: Instant,
     deadline: Instant,
     progress: ProgressBar,
+    /// Set when an entry could not be delivered after every retry: the server is down
+    /// or persistently overloaded, and the other workers stop instead of retrying too.
+    abort: AtomicBool,
 }
 
 fn submit_all(
@@ -220,6 +224,7 @@ fn submit_all(
         start,
         deadline: start + options.max_duration,
         progress,
+        abort: AtomicBool::new(false),
     };
     let total = Mutex::new(Tally::default());
     thread::scope(|scope| {
@@ -276,6 +281,10 @@ fn worker(run: &Run<'_>, queue: &[usize]) -> Tally {
     };
     let mut failed_signers = HashSet::new();
     for (n, &i) in queue.iter().enumerate() {
+        if run.abort.load(Ordering::Relaxed) {
+            tally.skipped += (queue.len() - n) as u64;
+            break;
+        }
         if Instant::now() >= run.deadline {
             tally.skipped += (queue.len() - n) as u64;
             tally.fail(format!(
@@ -357,8 +366,9 @@ fn submit_one(
                     thread::sleep(wait);
                 } else {
                     tally.fail(format!(
-                        "entry {i}: still {} after {MAX_ATTEMPTS} attempts",
-                        answer.status
+                        "entry {i}: still {} after {MAX_ATTEMPTS} attempts: {}",
+                        answer.status,
+                        answer.body.trim()
                     ));
                 }
             }
@@ -369,5 +379,6 @@ fn submit_one(
             }
         }
     }
+    run.abort.store(true, Ordering::Relaxed);
     false
 }

@@ -70,7 +70,13 @@ impl Server {
         let log_path = data.with_extension("log");
         let log = File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
-        let child = Command::new(bin)
+        let mut command = Command::new(bin);
+        // Per-request logging would cost the server time the benchmark then charges to
+        // it; keep warnings and errors unless the caller chose a level.
+        if std::env::var_os("RUST_LOG").is_none() {
+            command.env("RUST_LOG", "warn");
+        }
+        let child = command
             .arg("--data")
             .arg(data)
             .arg("--letters")
