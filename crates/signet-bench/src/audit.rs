@@ -115,6 +115,7 @@ pub fn run(options: &Options) -> Result<AuditOutcome> {
         letter: None,
         max_duration: options.max_duration,
         progress: options.progress,
+        server_pid: Some(server.pid()),
     })?;
     if !ingest.all_verified() {
         bail!(

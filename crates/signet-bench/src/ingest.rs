@@ -19,6 +19,7 @@ use serde::Serialize;
 use signet_core::{LetterId, VerifierKey};
 
 use crate::http;
+use crate::server;
 use crate::stats::Latency;
 use crate::target::ServerUrl;
 use crate::verify::{Ack, ProofChecker};
@@ -55,6 +56,8 @@ pub struct Options {
     pub max_duration: Duration,
     /// Show a progress bar.
     pub progress: bool,
+    /// The server's process, when it runs on this machine, to account its CPU time.
+    pub server_pid: Option<u32>,
 }
 
 /// The outcome of a run (also the `ingest` part of the `--json` schema in README.md).
@@ -96,6 +99,11 @@ pub struct Outcome {
     pub throughput_per_s: f64,
     /// Acknowledgement latency, including the proof, of acknowledged entries.
     pub latency_ms: Latency,
+    /// CPU seconds this generator used while submitting (Linux), to show how much of
+    /// the machine the load generator itself took from a server on the same cores.
+    pub generator_cpu_s: Option<f64>,
+    /// CPU seconds the server used meanwhile, when its process id is known (Linux).
+    pub server_cpu_s: Option<f64>,
 }
 
 impl Outcome {
@@ -216,6 +224,13 @@ fn submit_all(
     } else {
         ProgressBar::hidden()
     };
+    let cpu = || {
+        (
+            server::cpu_seconds(std::process::id()),
+            options.server_pid.and_then(server::cpu_seconds),
+        )
+    };
+    let cpu_before = cpu();
     let start = Instant::now();
     let run = Run {
         options,
@@ -240,6 +255,8 @@ fn submit_all(
         }
     });
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu_after = cpu();
+    let used = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
     run.progress.finish_and_clear();
     let total = total
         .into_inner()
@@ -268,6 +285,8 @@ fn submit_all(
             0.0
         },
         latency_ms: Latency::from_micros(total.latencies_us),
+        generator_cpu_s: used(cpu_before.0, cpu_after.0),
+        server_cpu_s: used(cpu_before.1, cpu_after.1),
     })
 }
 

@@ -83,7 +83,8 @@ struct IngestArgs {
     /// The letter to endorse (default: the first letter GET /v1/log lists).
     #[arg(long, value_name = "sha256:HEX")]
     letter: Option<String>,
-    /// Report this server process's resident memory (from /proc) at the end.
+    /// Report this server process's CPU time while loaded and its resident memory at
+    /// the end (from /proc).
     #[arg(long, value_name = "PID")]
     server_pid: Option<u32>,
     /// Allow a server that is not on a loopback address.
@@ -229,6 +230,7 @@ fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
         letter,
         max_duration: Duration::from_secs(args.common.max_duration),
         progress: progress_wanted(),
+        server_pid: args.server_pid,
     })?;
     // Measured after the load, when the server is idle, so neither disturbs the other.
     let verify_rate = stats::verify_strict_rate(verify_time)?;
@@ -363,7 +365,7 @@ fn ingest_lines(o: &ingest::Outcome) -> String {
          errors           {}\n\
          elapsed          {:.3} s\n\
          throughput       {:.0} entries/s\n\
-         latency ms       {}\n",
+         latency ms       {}\n{}",
         o.count,
         o.signers,
         o.concurrency,
@@ -380,7 +382,26 @@ fn ingest_lines(o: &ingest::Outcome) -> String {
         o.elapsed_s,
         o.throughput_per_s,
         latency_text(&o.latency_ms),
+        cpu_text(o),
     )
+}
+
+fn cpu_text(o: &ingest::Outcome) -> String {
+    let per_core = |cpu: f64| 100.0 * cpu / o.elapsed_s.max(f64::EPSILON);
+    let mut text = String::new();
+    if let Some(cpu) = o.generator_cpu_s {
+        text += &format!(
+            "generator CPU    {cpu:.2} s ({:.0}% of one core)\n",
+            per_core(cpu)
+        );
+    }
+    if let Some(cpu) = o.server_cpu_s {
+        text += &format!(
+            "server CPU       {cpu:.2} s ({:.0}% of one core)\n",
+            per_core(cpu)
+        );
+    }
+    text
 }
 
 fn print_ingest(r: &IngestReport) -> Result<()> {

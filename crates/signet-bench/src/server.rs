@@ -172,6 +172,25 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     parse_vm_rss(&status)
 }
 
+/// CPU time (user and system) process `pid` has used so far, in seconds, from
+/// `/proc/<pid>/stat` (Linux). Assumes the kernel's `USER_HZ` of 100 ticks per second,
+/// which Linux reports to user space on every architecture it supports.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_cpu_ticks(&stat).map(|ticks| ticks as f64 / 100.0)
+}
+
+/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line. The command name in
+/// field 2 is in parentheses and may contain spaces, so fields are counted after its
+/// closing parenthesis, where field 3 comes first.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(14 - 3)?.parse().ok()?;
+    let stime: u64 = fields.get(15 - 3)?.parse().ok()?;
+    Some(utime + stime)
+}
+
 fn parse_vm_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let mut parts = line["VmRSS:".len()..].split_whitespace();
@@ -218,6 +237,15 @@ mod tests {
         check("origin example.org/log", None);
         check("listening on http://", None);
         check("listening on https://127.0.0.1:1", None);
+    }
+
+    #[test]
+    fn reads_cpu_ticks() {
+        let stat = "4242 (signet server) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 31 0 0 20 0 9 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(281));
+        assert_eq!(parse_cpu_ticks("4242 (x) S 1 2"), None);
+        assert_eq!(parse_cpu_ticks("no parenthesis"), None);
+        assert!(cpu_seconds(std::process::id()).is_some());
     }
 
     #[test]
