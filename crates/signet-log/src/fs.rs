@@ -33,7 +33,11 @@ impl FsStorage {
             fs::remove_dir_all(&tmp).map_err(|e| Error::io("clean", &tmp, e))?;
         }
         create_dirs_durably(&tmp)?;
-        Ok(FsStorage { root, tmp, counter: AtomicU64::new(0) })
+        Ok(FsStorage {
+            root,
+            tmp,
+            counter: AtomicU64::new(0),
+        })
     }
 
     /// The log folder.
@@ -56,7 +60,8 @@ impl FsStorage {
             .create_new(true)
             .open(&path)
             .map_err(|e| Error::io("create", &path, e))?;
-        f.write_all(data).map_err(|e| Error::io("write", &path, e))?;
+        f.write_all(data)
+            .map_err(|e| Error::io("write", &path, e))?;
         f.sync_all().map_err(|e| Error::io("fsync", &path, e))?;
         Ok(path)
     }
@@ -68,15 +73,23 @@ impl FsStorage {
     fn write_files(&self, files: &[(PathBuf, &[u8])]) -> Result<(), Error> {
         let temps = if files.len() > 1 {
             std::thread::scope(|s| {
-                let handles: Vec<_> =
-                    files.iter().map(|(_, data)| s.spawn(move || self.write_temp(data))).collect();
+                let handles: Vec<_> = files
+                    .iter()
+                    .map(|(_, data)| s.spawn(move || self.write_temp(data)))
+                    .collect();
                 handles
                     .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(Error::Injected("a write thread panicked"))))
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(Error::Injected("a write thread panicked")))
+                    })
                     .collect::<Result<Vec<_>, _>>()
             })?
         } else {
-            files.iter().map(|(_, data)| self.write_temp(data)).collect::<Result<Vec<_>, _>>()?
+            files
+                .iter()
+                .map(|(_, data)| self.write_temp(data))
+                .collect::<Result<Vec<_>, _>>()?
         };
         let mut dirs = BTreeSet::new();
         for ((dest, _), temp) in files.iter().zip(&temps) {
@@ -108,8 +121,10 @@ impl Storage for FsStorage {
     }
 
     fn write_tiles(&self, tiles: &[(TileId, Vec<u8>)]) -> Result<(), Error> {
-        let files: Vec<(PathBuf, &[u8])> =
-            tiles.iter().map(|(t, data)| (self.tile_path(*t), data.as_slice())).collect();
+        let files: Vec<(PathBuf, &[u8])> = tiles
+            .iter()
+            .map(|(t, data)| (self.tile_path(*t), data.as_slice()))
+            .collect();
         self.write_files(&files)
     }
 
@@ -147,7 +162,9 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
 
 /// Fsyncs a directory, making the names in it durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("fsync directory", dir, e))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("fsync directory", dir, e))
 }
 
 /// Creates `dir` and any missing ancestors; each directory created is fsynced into its
@@ -167,14 +184,22 @@ pub(crate) fn create_dirs_durably(dir: &Path) -> Result<(), Error> {
         Err(e) => return Err(Error::io("create directory", dir, e)),
     }
     sync_dir(dir)?;
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     sync_dir(parent)
 }
 
 /// Durably writes a small file outside the log folder (a key, the verifier key): a
 /// temporary file beside it with `mode`, fsynced, renamed, the directory fsynced.
 /// With `create_new`, an existing file is never replaced.
-pub(crate) fn write_file_durably(path: &Path, data: &[u8], mode: u32, create_new: bool) -> Result<(), Error> {
+pub(crate) fn write_file_durably(
+    path: &Path,
+    data: &[u8],
+    mode: u32,
+    create_new: bool,
+) -> Result<(), Error> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     let dir = path.parent().unwrap_or(Path::new("."));
     create_dirs_durably(dir)?;
@@ -189,7 +214,8 @@ pub(crate) fn write_file_durably(path: &Path, data: &[u8], mode: u32, create_new
         .open(&tmp)
         .map_err(|e| Error::io("create", &tmp, e))?;
     // The umask may have narrowed the mode; the public key must be readable by all.
-    f.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| Error::io("chmod", &tmp, e))?;
+    f.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("chmod", &tmp, e))?;
     f.write_all(data).map_err(|e| Error::io("write", &tmp, e))?;
     f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
     drop(f);

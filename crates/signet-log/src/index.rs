@@ -154,7 +154,10 @@ pub(crate) struct Index {
 
 impl Index {
     pub(crate) fn open(path: &Path) -> Result<Index, Error> {
-        let conn = open(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        let conn = open(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
         // WAL lets readers run beside the writer. NORMAL skips the fsync per commit: the
         // index is derived data, a crash can only lose its latest transactions (never
         // corrupt it), and start-up catches up from the durable log.
@@ -166,10 +169,18 @@ impl Index {
 
     /// The log size the index reflects, and the root at that size.
     pub(crate) fn position(&self) -> Result<(u64, Option<Hash>), Error> {
-        let size: Option<i64> =
-            self.conn.query_row("SELECT value FROM meta WHERE key = 'log_size'", [], |r| r.get(0)).optional()?;
-        let root: Option<Vec<u8>> =
-            self.conn.query_row("SELECT value FROM meta WHERE key = 'root'", [], |r| r.get(0)).optional()?;
+        let size: Option<i64> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'log_size'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let root: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'root'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
         let root = root.and_then(|r| <[u8; 32]>::try_from(r).ok()).map(Hash);
         Ok((size.map_or(0, |s| s as u64), root))
     }
@@ -184,24 +195,43 @@ impl Index {
 
     /// The index of the entry whose leaf hash is `leaf`.
     pub(crate) fn leaf(&self, leaf: &Hash) -> Result<Option<u64>, Error> {
-        let mut st = self.conn.prepare_cached("SELECT idx FROM leaves WHERE hash = ?1")?;
-        Ok(st.query_row([&leaf.0[..]], |r| r.get::<_, i64>(0)).optional()?.map(|i| i as u64))
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT idx FROM leaves WHERE hash = ?1")?;
+        Ok(st
+            .query_row([&leaf.0[..]], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map(|i| i as u64))
     }
 
     /// A signer's record for a letter.
-    pub(crate) fn signer(&self, letter: &LetterId, key: &[u8; 32]) -> Result<Option<SignerRecord>, Error> {
+    pub(crate) fn signer(
+        &self,
+        letter: &LetterId,
+        key: &[u8; 32],
+    ) -> Result<Option<SignerRecord>, Error> {
         let mut st = self.conn.prepare_cached(
             "SELECT status, last_time, first_index, endorsement_index, latest_index
              FROM signers WHERE letter = ?1 AND key = ?2",
         )?;
         let row = st
             .query_row(params![&letter.0.0[..], &key[..]], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(4)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
             })
             .optional()?;
         row.map(|(status, last, first, endorsement, latest)| {
             Ok(SignerRecord {
-                status: if status == ACTIVE { SignerStatus::Active } else { SignerStatus::Withdrawn },
+                status: if status == ACTIVE {
+                    SignerStatus::Active
+                } else {
+                    SignerStatus::Withdrawn
+                },
                 last_time: Timestamp::from_unix(last as u64)?,
                 first_index: first as u64,
                 endorsement_index: endorsement as u64,
@@ -218,7 +248,12 @@ impl Index {
 
     /// Records a batch of appended entries and the new log size and root, in one
     /// transaction.
-    pub(crate) fn apply(&mut self, applied: &[Applied], size: u64, root: &Hash) -> Result<(), Error> {
+    pub(crate) fn apply(
+        &mut self,
+        applied: &[Applied],
+        size: u64,
+        root: &Hash,
+    ) -> Result<(), Error> {
         let tx = self.conn.transaction()?;
         {
             let mut leaf = tx.prepare_cached("INSERT INTO leaves (hash, idx) VALUES (?1, ?2)")?;
@@ -294,11 +329,15 @@ impl Index {
                         }
                     }
                     (_, None) => {
-                        return Err(Error::Config(format!("entry {} was applied without its signer record", a.index)));
+                        return Err(Error::Config(format!(
+                            "entry {} was applied without its signer record",
+                            a.index
+                        )));
                     }
                 }
             }
-            let mut meta = tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
+            let mut meta =
+                tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
             meta.execute(params!["log_size", size as i64])?;
             meta.execute(params!["root", &root.0[..]])?;
         }
@@ -338,7 +377,8 @@ fn letters(conn: &Connection) -> Result<Vec<LetterInfo>, Error> {
     let mut out = Vec::new();
     for row in rows {
         let (id, slug, title, language, idx, active, withdrawn) = row?;
-        let id = <[u8; 32]>::try_from(id).map_err(|_| Error::Config("index holds a bad letter id".into()))?;
+        let id = <[u8; 32]>::try_from(id)
+            .map_err(|_| Error::Config("index holds a bad letter id".into()))?;
         out.push(LetterInfo {
             id: LetterId(Hash(id)),
             slug,
@@ -361,14 +401,24 @@ pub(crate) struct IndexReader {
 
 impl IndexReader {
     pub(crate) fn new(path: PathBuf) -> IndexReader {
-        IndexReader { path, pool: Mutex::new(Vec::new()) }
+        IndexReader {
+            path,
+            pool: Mutex::new(Vec::new()),
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R, Error>) -> Result<R, Error> {
-        let conn = self.pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let conn = self
+            .pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
         let conn = match conn {
             Some(c) => c,
-            None => open(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?,
+            None => open(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?,
         };
         let result = f(&conn);
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);

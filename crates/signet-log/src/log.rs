@@ -12,7 +12,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use signet_core::entry::LetterRegistration;
 use signet_core::keys::SignatureType;
-use signet_core::{Checkpoint, Entry, Hash, KeyName, LetterId, SigningKey, Statement, TileId, Timestamp, TlogProof, VerifierKey};
+use signet_core::{
+    Checkpoint, Entry, Hash, KeyName, LetterId, SigningKey, Statement, TileId, Timestamp,
+    TlogProof, VerifierKey,
+};
 use tokio::sync::oneshot;
 
 use crate::fs::{FsStorage, create_dirs_durably, write_file_durably};
@@ -107,7 +110,10 @@ fn take_lock(data_dir: &Path) -> Result<File, Error> {
 }
 
 fn now() -> Result<Timestamp, Error> {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     Ok(Timestamp::from_unix(secs)?)
 }
 
@@ -130,18 +136,28 @@ impl Log {
     fn open_locked(config: Config, lock: File, storage: Arc<dyn Storage>) -> Result<Log, Error> {
         let data = config.data_dir.clone();
         let with_dir = |e: Error| match e {
-            Error::Corrupt { reason, .. } => Error::Corrupt { dir: data.clone(), reason },
+            Error::Corrupt { reason, .. } => Error::Corrupt {
+                dir: data.clone(),
+                reason,
+            },
             e => e,
         };
         let key = load_or_create_key(&config, storage.as_ref()).map_err(with_dir)?;
         let verifier = key.verifier();
-        write_file_durably(&data.join("log.vkey"), format!("{verifier}\n").as_bytes(), 0o644, false)?;
+        write_file_durably(
+            &data.join("log.vkey"),
+            format!("{verifier}\n").as_bytes(),
+            0o644,
+            false,
+        )?;
 
         if storage.read_checkpoint()?.is_none() {
             if !storage.is_empty()? {
                 return Err(with_dir(Error::Corrupt {
                     dir: PathBuf::new(),
-                    reason: "log/ holds tiles but no checkpoint; restore the checkpoint from a backup".into(),
+                    reason:
+                        "log/ holds tiles but no checkpoint; restore the checkpoint from a backup"
+                            .into(),
                 }));
             }
             let empty = Checkpoint {
@@ -156,7 +172,10 @@ impl Log {
 
         let reader = TreeReader::new(storage, config.tile_cache, 64);
         let (head, edge) = load_edge(&reader, &verifier).map_err(with_dir)?;
-        tracing::info!(size = head.size, "the stored checkpoint is consistent with its tiles");
+        tracing::info!(
+            size = head.size,
+            "the stored checkpoint is consistent with its tiles"
+        );
         let published = Arc::new(Published {
             head: RwLock::new(head),
             reader,
@@ -166,14 +185,23 @@ impl Log {
 
         let index_path = data.join("index.sqlite");
         let index = Index::open(&index_path)?;
-        let mut writer =
-            Writer::new(published.clone(), key.clone(), edge, index, config.max_batch).map_err(with_dir)?;
+        let mut writer = Writer::new(
+            published.clone(),
+            key.clone(),
+            edge,
+            index,
+            config.max_batch,
+        )
+        .map_err(with_dir)?;
         if config.reindex {
             tracing::info!("rebuilding the index from the log");
             writer.sync_index(true).map_err(with_dir)?;
         }
 
-        let letters_dir = config.letters_dir.clone().unwrap_or_else(|| data.join("letters"));
+        let letters_dir = config
+            .letters_dir
+            .clone()
+            .unwrap_or_else(|| data.join("letters"));
         let hosted = load_letters(&letters_dir)?;
         register_letters(&mut writer, &key, &hosted)?;
 
@@ -229,7 +257,9 @@ impl Log {
             return Err(Error::Closed("it is shutting down"));
         }
         if self.published.failed.load(Ordering::Relaxed) {
-            return Err(Error::Closed("its storage failed; the operator must restart it"));
+            return Err(Error::Closed(
+                "its storage failed; the operator must restart it",
+            ));
         }
         let (reply, rx) = oneshot::channel();
         let leaf_hash = entry.leaf_hash();
@@ -242,11 +272,20 @@ impl Log {
             }
             Err(TrySendError::Disconnected(_)) => return Err(Error::Closed("it is shutting down")),
         }
-        let (answer, head) = rx.await.map_err(|_| Error::Closed("it is shutting down"))??;
+        let (answer, head) = rx
+            .await
+            .map_err(|_| Error::Closed("it is shutting down"))??;
         match answer {
             Answer::Appended(index) | Answer::Existing(index) => {
                 let proof = self.proof_at(&head, index)?;
-                Ok(Ack { index, leaf_hash, new: matches!(answer, Answer::Appended(_)), entry: bytes, head, proof })
+                Ok(Ack {
+                    index,
+                    leaf_hash,
+                    new: matches!(answer, Answer::Appended(_)),
+                    entry: bytes,
+                    head,
+                    proof,
+                })
             }
             Answer::Conflict(index) => {
                 let entry = self.entry(index)?;
@@ -325,7 +364,10 @@ impl Log {
     /// A registered letter by ID (`sha256:...`) or slug.
     pub fn letter(&self, id_or_slug: &str) -> Result<Option<LetterDetails>, Error> {
         let id = id_or_slug.parse::<LetterId>().ok();
-        let info = self.letters()?.into_iter().find(|l| Some(l.id) == id || l.slug == id_or_slug);
+        let info = self
+            .letters()?
+            .into_iter()
+            .find(|l| Some(l.id) == id || l.slug == id_or_slug);
         Ok(info.map(|info| {
             let hosted = self.hosted.get(&info.id);
             LetterDetails {
@@ -348,7 +390,11 @@ impl Log {
             return;
         }
         let _ = self.tx.send(Msg::Stop);
-        let handle = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let handle = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(h) = handle
             && h.join().is_err()
         {
@@ -386,16 +432,26 @@ fn load_or_create_key(config: &Config, storage: &dyn Storage) -> Result<SigningK
             if !storage.is_empty()? {
                 return Err(Error::Corrupt {
                     dir: PathBuf::new(),
-                    reason: format!("a log exists but its key {} is missing; restore it from a backup", path.display()),
+                    reason: format!(
+                        "a log exists but its key {} is missing; restore it from a backup",
+                        path.display()
+                    ),
                 });
             }
             let origin = config.origin.as_deref().unwrap_or(DEFAULT_ORIGIN);
-            let name = KeyName::parse(origin)
-                .map_err(|e| Error::Config(format!("--origin {origin:?} cannot be a key name: {e}")))?;
+            let name = KeyName::parse(origin).map_err(|e| {
+                Error::Config(format!("--origin {origin:?} cannot be a key name: {e}"))
+            })?;
             let mut seed = zeroizing_seed();
-            getrandom::fill(&mut seed[..]).map_err(|e| Error::Config(format!("no randomness for the log key: {e}")))?;
+            getrandom::fill(&mut seed[..])
+                .map_err(|e| Error::Config(format!("no randomness for the log key: {e}")))?;
             let key = SigningKey::from_seed(name, SignatureType::Ed25519, &seed);
-            write_file_durably(&path, format!("{}\n", key.to_secret_string().as_str()).as_bytes(), 0o600, true)?;
+            write_file_durably(
+                &path,
+                format!("{}\n", key.to_secret_string().as_str()).as_bytes(),
+                0o600,
+                true,
+            )?;
             Ok(key)
         }
         Err(e) => Err(Error::io("read", path, e)),
@@ -410,7 +466,11 @@ fn zeroizing_seed() -> Box<[u8; 32]> {
 }
 
 /// Registers every hosted letter that the log does not know yet, in one batch.
-fn register_letters(writer: &mut Writer, key: &SigningKey, hosted: &[HostedLetter]) -> Result<(), Error> {
+fn register_letters(
+    writer: &mut Writer,
+    key: &SigningKey,
+    hosted: &[HostedLetter],
+) -> Result<(), Error> {
     let known = writer.index_mut().letters()?;
     let mut batch = Vec::new();
     let mut waiting = Vec::new();
@@ -446,9 +506,19 @@ fn register_letters(writer: &mut Writer, key: &SigningKey, hosted: &[HostedLette
     writer.integrate(batch);
     for (slug, mut rx) in waiting {
         match rx.try_recv() {
-            Ok(Ok((_, head))) => tracing::info!(slug = %slug, size = head.size, "registered letter"),
-            Ok(Err(e)) => return Err(Error::Config(format!("could not register the letter {slug}: {e}"))),
-            Err(_) => return Err(Error::Config(format!("could not register the letter {slug}"))),
+            Ok(Ok((_, head))) => {
+                tracing::info!(slug = %slug, size = head.size, "registered letter")
+            }
+            Ok(Err(e)) => {
+                return Err(Error::Config(format!(
+                    "could not register the letter {slug}: {e}"
+                )));
+            }
+            Err(_) => {
+                return Err(Error::Config(format!(
+                    "could not register the letter {slug}"
+                )));
+            }
         }
     }
     Ok(())

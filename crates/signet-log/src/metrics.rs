@@ -33,11 +33,15 @@ pub struct Histogram {
 }
 
 /// Bounds for latencies in seconds, from 100 µs to 10 s.
-pub const LATENCY_BOUNDS: &[f64] =
-    &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+pub const LATENCY_BOUNDS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    10.0,
+];
 
 /// Bounds for batch sizes.
-pub const SIZE_BOUNDS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0];
+pub const SIZE_BOUNDS: &[f64] = &[
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0,
+];
 
 impl Histogram {
     /// A histogram with the given upper bounds (ascending).
@@ -56,7 +60,8 @@ impl Histogram {
             self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micro.fetch_add((value.max(0.0) * 1e6) as u64, Ordering::Relaxed);
+        self.sum_micro
+            .fetch_add((value.max(0.0) * 1e6) as u64, Ordering::Relaxed);
     }
 
     /// Appends the histogram in the text format; `labels` is empty or `key="value"`
@@ -66,11 +71,18 @@ impl Histogram {
         let mut cumulative = 0;
         for (bound, n) in self.bounds.iter().zip(&self.buckets) {
             cumulative += n.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}"
+            );
         }
         let count = self.count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
-        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
         let sum = self.sum_micro.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "{name}_sum{braces} {sum}");
         let _ = writeln!(out, "{name}_count{braces} {count}");
@@ -122,15 +134,28 @@ impl Default for LogMetrics {
 impl LogMetrics {
     /// Appends every metric of the log, with the current tree size, in the text format.
     pub fn render(&self, out: &mut String, tree_size: u64) {
-        let _ = writeln!(out, "# HELP signet_tree_size Entries in the latest durable checkpoint.");
+        let _ = writeln!(
+            out,
+            "# HELP signet_tree_size Entries in the latest durable checkpoint."
+        );
         let _ = writeln!(out, "# TYPE signet_tree_size gauge");
         let _ = writeln!(out, "signet_tree_size {tree_size}");
-        let _ = writeln!(out, "# HELP signet_entries_total Entries appended by this process, by kind.");
+        let _ = writeln!(
+            out,
+            "# HELP signet_entries_total Entries appended by this process, by kind."
+        );
         let _ = writeln!(out, "# TYPE signet_entries_total counter");
-        for (kind, c) in [("letter", &self.letters), ("endorsement", &self.endorsements), ("withdrawal", &self.withdrawals)] {
+        for (kind, c) in [
+            ("letter", &self.letters),
+            ("endorsement", &self.endorsements),
+            ("withdrawal", &self.withdrawals),
+        ] {
             let _ = writeln!(out, "signet_entries_total{{kind=\"{kind}\"}} {}", c.get());
         }
-        let _ = writeln!(out, "# HELP signet_sequencer_outcomes_total Submissions the sequencer did not append, by reason.");
+        let _ = writeln!(
+            out,
+            "# HELP signet_sequencer_outcomes_total Submissions the sequencer did not append, by reason."
+        );
         let _ = writeln!(out, "# TYPE signet_sequencer_outcomes_total counter");
         for (reason, c) in [
             ("duplicate", &self.duplicates),
@@ -138,17 +163,35 @@ impl LogMetrics {
             ("conflict", &self.conflicts),
             ("overloaded", &self.overloaded),
         ] {
-            let _ = writeln!(out, "signet_sequencer_outcomes_total{{reason=\"{reason}\"}} {}", c.get());
+            let _ = writeln!(
+                out,
+                "signet_sequencer_outcomes_total{{reason=\"{reason}\"}} {}",
+                c.get()
+            );
         }
-        let _ = writeln!(out, "# HELP signet_failed_batches_total Batches whose durable write failed.");
+        let _ = writeln!(
+            out,
+            "# HELP signet_failed_batches_total Batches whose durable write failed."
+        );
         let _ = writeln!(out, "# TYPE signet_failed_batches_total counter");
-        let _ = writeln!(out, "signet_failed_batches_total {}", self.failed_batches.get());
-        let _ = writeln!(out, "# HELP signet_batch_size Submissions per integrated batch.");
+        let _ = writeln!(
+            out,
+            "signet_failed_batches_total {}",
+            self.failed_batches.get()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP signet_batch_size Submissions per integrated batch."
+        );
         let _ = writeln!(out, "# TYPE signet_batch_size histogram");
         self.batch_size.render(out, "signet_batch_size", "");
-        let _ = writeln!(out, "# HELP signet_integration_seconds Time to integrate one batch durably.");
+        let _ = writeln!(
+            out,
+            "# HELP signet_integration_seconds Time to integrate one batch durably."
+        );
         let _ = writeln!(out, "# TYPE signet_integration_seconds histogram");
-        self.integration_seconds.render(out, "signet_integration_seconds", "");
+        self.integration_seconds
+            .render(out, "signet_integration_seconds", "");
     }
 }
 

@@ -16,15 +16,15 @@ use signet_core::note::Note;
 use signet_core::state::{self, Decision, SignerRecord};
 use signet_core::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileLevel};
 use signet_core::{
-    Checkpoint, CompactRange, Entry, Hash, LetterId, SignedCheckpoint, SigningKey, Statement, TileId, TlogProof,
-    VerifierKey,
+    Checkpoint, CompactRange, Entry, Hash, LetterId, SignedCheckpoint, SigningKey, Statement,
+    TileId, TlogProof, VerifierKey,
 };
 use tokio::sync::oneshot;
 
+use crate::Error;
 use crate::index::{Applied, Index};
 use crate::metrics::LogMetrics;
 use crate::tree::{TileNodes, TreeReader};
-use crate::Error;
 
 /// A durable signed checkpoint: the latest one is what the log serves.
 #[derive(Debug)]
@@ -76,6 +76,10 @@ pub(crate) struct Pending {
 
 /// A message to the writer thread.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every message is a submission; boxing would allocate for each"
+)]
 pub(crate) enum Msg {
     Submit(Pending),
     /// Integrate what is queued, then stop.
@@ -103,7 +107,10 @@ pub(crate) struct Published {
 
 impl Published {
     pub(crate) fn head(&self) -> Arc<Head> {
-        self.head.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.head
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn publish(&self, head: Arc<Head>) {
@@ -131,24 +138,32 @@ pub(crate) struct Letters {
 
 /// Reads the stored checkpoint, verifies it, and rebuilds the right edge from O(log n)
 /// tiles, checking that they reproduce the checkpoint's root.
-pub(crate) fn load_edge(reader: &TreeReader, log_key: &VerifierKey) -> Result<(Arc<Head>, Edge), Error> {
+pub(crate) fn load_edge(
+    reader: &TreeReader,
+    log_key: &VerifierKey,
+) -> Result<(Arc<Head>, Edge), Error> {
     let bytes = reader
         .storage()
         .read_checkpoint()?
         .ok_or_else(|| corrupt("the checkpoint is missing"))?;
-    let signed = SignedCheckpoint::parse(&bytes).map_err(|e| corrupt(format!("the checkpoint does not parse: {e}")))?;
+    let signed = SignedCheckpoint::parse(&bytes)
+        .map_err(|e| corrupt(format!("the checkpoint does not parse: {e}")))?;
     let checkpoint = signed
         .verify(log_key)
-        .map_err(|e| corrupt(format!("the checkpoint is not signed by this log's key: {e}")))?
+        .map_err(|e| {
+            corrupt(format!(
+                "the checkpoint is not signed by this log's key: {e}"
+            ))
+        })?
         .clone();
     let size = checkpoint.size;
     let mut hashes = Vec::new();
     for st in CompactRange::subtrees_of(size) {
-        hashes.push(
-            reader
-                .subtree_hash(st, size, size)
-                .map_err(|e| corrupt(format!("the tiles under checkpoint {size} are incomplete: {e}")))?,
-        );
+        hashes.push(reader.subtree_hash(st, size, size).map_err(|e| {
+            corrupt(format!(
+                "the tiles under checkpoint {size} are incomplete: {e}"
+            ))
+        })?);
     }
     let range = CompactRange::from_parts(size, hashes)?;
     if range.root() != checkpoint.root {
@@ -169,7 +184,12 @@ pub(crate) fn load_edge(reader: &TreeReader, log_key: &VerifierKey) -> Result<(A
         if width == 0 {
             edge_hashes.push(Vec::new());
         } else {
-            edge_hashes.push(reader.hash_tile(level, count / TILE_WIDTH, size)?.hashes().to_vec());
+            edge_hashes.push(
+                reader
+                    .hash_tile(level, count / TILE_WIDTH, size)?
+                    .hashes()
+                    .to_vec(),
+            );
         }
     }
     let bundle_len = size % TILE_WIDTH;
@@ -177,19 +197,42 @@ pub(crate) fn load_edge(reader: &TreeReader, log_key: &VerifierKey) -> Result<(A
     if bundle_len > 0 {
         let b = reader.bundle(size / TILE_WIDTH, size)?;
         let level0 = edge_hashes.first().map(Vec::as_slice).unwrap_or_default();
-        if b.entries.len() != level0.len() || b.entries.iter().zip(level0).any(|(e, h)| Hash::leaf(e) != *h) {
-            return Err(corrupt("the last entry bundle does not match the level-0 hash tile"));
+        if b.entries.len() != level0.len()
+            || b.entries
+                .iter()
+                .zip(level0)
+                .any(|(e, h)| Hash::leaf(e) != *h)
+        {
+            return Err(corrupt(
+                "the last entry bundle does not match the level-0 hash tile",
+            ));
         }
         for e in &b.entries {
             tiles::push_bundle_entry(&mut bundle, e)?;
         }
     }
-    let head = Arc::new(Head { size, root: checkpoint.root, text: signed.to_string(), checkpoint: signed });
-    Ok((head, Edge { range, hashes: edge_hashes, bundle, bundle_len }))
+    let head = Arc::new(Head {
+        size,
+        root: checkpoint.root,
+        text: signed.to_string(),
+        checkpoint: signed,
+    });
+    Ok((
+        head,
+        Edge {
+            range,
+            hashes: edge_hashes,
+            bundle,
+            bundle_len,
+        },
+    ))
 }
 
 fn corrupt(reason: impl Into<String>) -> Error {
-    Error::Corrupt { dir: Default::default(), reason: reason.into() }
+    Error::Corrupt {
+        dir: Default::default(),
+        reason: reason.into(),
+    }
 }
 
 /// The tiles a batch writes and the edge after it.
@@ -218,37 +261,42 @@ impl Edge {
             edge.bundle_len += 1;
             bundle_changed = true;
             if edge.bundle_len == TILE_WIDTH {
-                let tile = TileId { level: TileLevel::Entries, index: index / TILE_WIDTH, width: TILE_WIDTH as u16 };
+                let tile = TileId {
+                    level: TileLevel::Entries,
+                    index: index / TILE_WIDTH,
+                    width: TILE_WIDTH as u16,
+                };
                 tiles_out.push((tile, std::mem::take(&mut edge.bundle)));
                 full.push(tile);
                 edge.bundle_len = 0;
                 bundle_changed = false;
             }
             let hashes = &mut edge.hashes;
-            edge.range.append(Hash::leaf(entry), |st: Subtree, h: &Hash| {
-                if st.level % TILE_HEIGHT != 0 {
-                    return;
-                }
-                let level = usize::from(st.level / TILE_HEIGHT);
-                if hashes.len() <= level {
-                    hashes.resize(level + 1, Vec::new());
-                    changed.resize(level + 1, false);
-                }
-                hashes[level].push(*h);
-                changed[level] = true;
-                if hashes[level].len() as u64 == TILE_WIDTH {
-                    let tile = TileId {
-                        level: TileLevel::Hashes(level as u8),
-                        index: st.index / TILE_WIDTH,
-                        width: TILE_WIDTH as u16,
-                    };
-                    let done = std::mem::take(&mut hashes[level]);
-                    tiles_out.push((tile, hash_bytes(&done)));
-                    nodes.push((tile, done));
-                    full.push(tile);
-                    changed[level] = false;
-                }
-            });
+            edge.range
+                .append(Hash::leaf(entry), |st: Subtree, h: &Hash| {
+                    if !st.level.is_multiple_of(TILE_HEIGHT) {
+                        return;
+                    }
+                    let level = usize::from(st.level / TILE_HEIGHT);
+                    if hashes.len() <= level {
+                        hashes.resize(level + 1, Vec::new());
+                        changed.resize(level + 1, false);
+                    }
+                    hashes[level].push(*h);
+                    changed[level] = true;
+                    if hashes[level].len() as u64 == TILE_WIDTH {
+                        let tile = TileId {
+                            level: TileLevel::Hashes(level as u8),
+                            index: st.index / TILE_WIDTH,
+                            width: TILE_WIDTH as u16,
+                        };
+                        let done = std::mem::take(&mut hashes[level]);
+                        tiles_out.push((tile, hash_bytes(&done)));
+                        nodes.push((tile, done));
+                        full.push(tile);
+                        changed[level] = false;
+                    }
+                });
         }
         let size = edge.range.size();
         for (level, hashes) in edge.hashes.iter().enumerate() {
@@ -266,10 +314,19 @@ impl Edge {
             nodes.push((tile, hashes.clone()));
         }
         if bundle_changed && edge.bundle_len > 0 {
-            let tile = TileId { level: TileLevel::Entries, index: size / TILE_WIDTH, width: edge.bundle_len as u16 };
+            let tile = TileId {
+                level: TileLevel::Entries,
+                index: size / TILE_WIDTH,
+                width: edge.bundle_len as u16,
+            };
             tiles_out.push((tile, edge.bundle.clone()));
         }
-        Ok(Built { edge, tiles: tiles_out, nodes, full })
+        Ok(Built {
+            edge,
+            tiles: tiles_out,
+            nodes,
+            full,
+        })
     }
 }
 
@@ -291,7 +348,12 @@ struct Decider<'a> {
 }
 
 impl Decider<'_> {
-    fn decide(&mut self, statement: &Statement, leaf: Hash, next: u64) -> Result<(Verdict, Option<Applied>), Error> {
+    fn decide(
+        &mut self,
+        statement: &Statement,
+        leaf: Hash,
+        next: u64,
+    ) -> Result<(Verdict, Option<Applied>), Error> {
         if let Some(i) = self.leaves.get(&leaf) {
             return Ok((Verdict::Existing(*i), None));
         }
@@ -302,7 +364,9 @@ impl Decider<'_> {
         let change = match statement {
             Statement::Letter(r) => {
                 if r.key != *self.log_key {
-                    return refuse("a letter registration must be signed by this log's own key".into());
+                    return refuse(
+                        "a letter registration must be signed by this log's own key".into(),
+                    );
                 }
                 if self.letters.ids.contains(&r.letter) {
                     return refuse(format!("letter {} is already registered", r.letter));
@@ -329,13 +393,23 @@ impl Decider<'_> {
                         self.signers.insert(key, record);
                         Some((previous.map(|p| p.status), record))
                     }
-                    Ok(Decision::Conflict { active_index }) => return Ok((Verdict::Conflict(active_index), None)),
+                    Ok(Decision::Conflict { active_index }) => {
+                        return Ok((Verdict::Conflict(active_index), None));
+                    }
                     Err(e) => return Ok((Verdict::Refused(e), None)),
                 }
             }
         };
         self.leaves.insert(leaf, next);
-        Ok((Verdict::Append(next), Some(Applied { index: next, leaf, statement: statement.clone(), change })))
+        Ok((
+            Verdict::Append(next),
+            Some(Applied {
+                index: next,
+                leaf,
+                statement: statement.clone(),
+                change,
+            }),
+        ))
     }
 }
 
@@ -354,7 +428,13 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn new(published: Arc<Published>, key: SigningKey, edge: Edge, index: Index, max_batch: usize) -> Result<Writer, Error> {
+    pub(crate) fn new(
+        published: Arc<Published>,
+        key: SigningKey,
+        edge: Edge,
+        index: Index,
+        max_batch: usize,
+    ) -> Result<Writer, Error> {
         let mut w = Writer {
             log_key: key.verifier(),
             published,
@@ -385,10 +465,17 @@ impl Writer {
         let (mut from, root) = self.index.position()?;
         let mut rebuild = rebuild;
         if from > size {
-            tracing::warn!(index = from, log = size, "the index is ahead of the log; rebuilding it");
+            tracing::warn!(
+                index = from,
+                log = size,
+                "the index is ahead of the log; rebuilding it"
+            );
             rebuild = true;
         } else if from > 0 && Some(self.published.reader.root(from, size)?) != root {
-            tracing::warn!(index = from, "the index does not match this log; rebuilding it");
+            tracing::warn!(
+                index = from,
+                "the index does not match this log; rebuilding it"
+            );
             rebuild = true;
         }
         if rebuild {
@@ -422,7 +509,11 @@ impl Writer {
                 let statement = Statement::parse_body(note.text())?;
                 match decider.decide(&statement, Hash::leaf(&bytes), i)? {
                     (Verdict::Append(_), Some(a)) => applied.push(a),
-                    (v, _) => return Err(corrupt(format!("entry {i} breaks the rules of state on replay: {v:?}"))),
+                    (v, _) => {
+                        return Err(corrupt(format!(
+                            "entry {i} breaks the rules of state on replay: {v:?}"
+                        )));
+                    }
                 }
             }
             let root = self.published.reader.root(end, size)?;
@@ -468,7 +559,7 @@ impl Writer {
                     }
                 }
             }
-            self.integrate(batch);
+            self.integrate_guarded(batch);
         }
         // Integrate whatever was queued before the stop; later arrivals are dropped with
         // the receiver, which answers their submitters that the log is closing.
@@ -476,13 +567,27 @@ impl Writer {
         while let Ok(Msg::Submit(p)) = rx.try_recv() {
             rest.push(p);
             if rest.len() == self.max_batch {
-                self.integrate(std::mem::take(&mut rest));
+                self.integrate_guarded(std::mem::take(&mut rest));
             }
         }
         if !rest.is_empty() {
-            self.integrate(rest);
+            self.integrate_guarded(rest);
         }
         tracing::info!(size = self.size(), "sequencer stopped");
+    }
+
+    /// [`Writer::integrate`], but a panic (a bug) stops the log instead of the thread
+    /// vanishing: its submitters see their replies dropped, later ones are refused, and
+    /// what is durable stays as it is for the next start to recover.
+    fn integrate_guarded(&mut self, batch: Vec<Pending>) {
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.integrate(batch)));
+        if result.is_err() {
+            tracing::error!("the sequencer panicked; refusing submissions until restart");
+            self.published
+                .failed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Integrates one batch and answers every submitter.
@@ -490,9 +595,15 @@ impl Writer {
         let started = Instant::now();
         let published = self.published.clone();
         let metrics = &published.metrics;
-        if self.published.failed.load(std::sync::atomic::Ordering::Relaxed) {
+        if self
+            .published
+            .failed
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
             for p in batch {
-                let _ = p.reply.send(Err(Error::Closed("its storage failed; the operator must restart it")));
+                let _ = p.reply.send(Err(Error::Closed(
+                    "its storage failed; the operator must restart it",
+                )));
             }
             return;
         }
@@ -524,7 +635,9 @@ impl Writer {
                     };
                     let _ = p.reply.send(answer);
                 }
-                metrics.integration_seconds.observe(started.elapsed().as_secs_f64());
+                metrics
+                    .integration_seconds
+                    .observe(started.elapsed().as_secs_f64());
             }
             Err(e) => {
                 metrics.failed_batches.add(1);
@@ -545,7 +658,10 @@ impl Writer {
             self.published.reader.clear();
             let (head, edge) = load_edge(&self.published.reader, &self.log_key)?;
             if head.size != self.published.head().size {
-                self.published.reader.storage().write_checkpoint(head.text.as_bytes())?;
+                self.published
+                    .reader
+                    .storage()
+                    .write_checkpoint(head.text.as_bytes())?;
             }
             self.edge = edge;
             self.published.publish(head);
@@ -553,7 +669,9 @@ impl Writer {
         })();
         if let Err(e) = result {
             tracing::error!(error = %e, "the log could not be reloaded from storage; refusing submissions until restart");
-            self.published.failed.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.published
+                .failed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -589,8 +707,12 @@ impl Writer {
         storage.write_tiles(&built.tiles)?;
         let size = built.edge.range.size();
         let root = built.edge.range.root();
-        let checkpoint =
-            Checkpoint { origin: self.log_key.name().as_str().to_owned(), size, root, extensions: Vec::new() };
+        let checkpoint = Checkpoint {
+            origin: self.log_key.name().as_str().to_owned(),
+            size,
+            root,
+            extensions: Vec::new(),
+        };
         let signed = checkpoint.sign(&self.key)?;
         let text = signed.to_string();
         storage.write_checkpoint(text.as_bytes())?;
@@ -598,9 +720,16 @@ impl Writer {
         // Committed: the tiles and the checkpoint are durable.
         self.edge = built.edge;
         for (tile, hashes) in built.nodes {
-            self.published.reader.insert_hash_tile(tile, Arc::new(TileNodes::new(hashes)));
+            self.published
+                .reader
+                .insert_hash_tile(tile, Arc::new(TileNodes::new(hashes)));
         }
-        let head = Arc::new(Head { size, root, checkpoint: signed, text });
+        let head = Arc::new(Head {
+            size,
+            root,
+            checkpoint: signed,
+            text,
+        });
         self.published.publish(head.clone());
         for tile in built.full {
             if let Err(e) = storage.delete_partial_tiles(tile) {
@@ -620,7 +749,17 @@ impl Writer {
 }
 
 /// Builds the `.tlog-proof` of `index` at `head`.
-pub(crate) fn tlog_proof(reader: &TreeReader, head: &Head, index: u64, current: u64) -> Result<TlogProof, Error> {
+pub(crate) fn tlog_proof(
+    reader: &TreeReader,
+    head: &Head,
+    index: u64,
+    current: u64,
+) -> Result<TlogProof, Error> {
     let hashes = reader.inclusion(index, head.size, current)?;
-    Ok(TlogProof { extra: None, index, hashes, checkpoint: head.checkpoint.clone() })
+    Ok(TlogProof {
+        extra: None,
+        index,
+        hashes,
+        checkpoint: head.checkpoint.clone(),
+    })
 }

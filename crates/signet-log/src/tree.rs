@@ -26,7 +26,10 @@ impl TileNodes {
     pub(crate) fn new(hashes: Vec<Hash>) -> TileNodes {
         let mut levels = vec![hashes];
         while let Some(last) = levels.last().filter(|l| l.len() >= 2) {
-            let next: Vec<Hash> = last.chunks_exact(2).map(|p| Hash::node(&p[0], &p[1])).collect();
+            let next: Vec<Hash> = last
+                .chunks_exact(2)
+                .map(|p| Hash::node(&p[0], &p[1]))
+                .collect();
             levels.push(next);
         }
         TileNodes { levels }
@@ -40,7 +43,7 @@ impl TileNodes {
     /// returns it.
     fn run(&self, range: Range<usize>) -> Option<Hash> {
         let len = range.end.checked_sub(range.start)?;
-        if !len.is_power_of_two() || range.start % len != 0 {
+        if !len.is_power_of_two() || !range.start.is_multiple_of(len) {
             return None;
         }
         let k = len.trailing_zeros() as usize;
@@ -84,25 +87,47 @@ impl TreeReader {
 
     /// Forgets every cached tile (after a failed batch, before state is reloaded).
     pub(crate) fn clear(&self) {
-        self.hash_tiles.lock().unwrap_or_else(PoisonError::into_inner).clear();
-        self.bundles.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.hash_tiles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.bundles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Puts a tile that a committed batch wrote into the cache.
     pub(crate) fn insert_hash_tile(&self, tile: TileId, nodes: Arc<TileNodes>) {
-        self.hash_tiles.lock().unwrap_or_else(PoisonError::into_inner).put(tile, nodes);
+        self.hash_tiles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .put(tile, nodes);
     }
 
     /// The current version (as of `current_size`) of the tile at `level`, `index`.
     fn current(level: TileLevel, index: u64, current_size: u64) -> Result<TileId, Error> {
-        TileId::in_tree(level, index, current_size)
-            .ok_or_else(|| Error::Entry(signet_core::Error::OutOfRange(format!("no tile {level:?}/{index} in a tree of {current_size}"))))
+        TileId::in_tree(level, index, current_size).ok_or_else(|| {
+            Error::Entry(signet_core::Error::OutOfRange(format!(
+                "no tile {level:?}/{index} in a tree of {current_size}"
+            )))
+        })
     }
 
     /// The hash tile at `level`, `index` as the tree of `current_size` holds it.
-    pub(crate) fn hash_tile(&self, level: u8, index: u64, current_size: u64) -> Result<Arc<TileNodes>, Error> {
+    pub(crate) fn hash_tile(
+        &self,
+        level: u8,
+        index: u64,
+        current_size: u64,
+    ) -> Result<Arc<TileNodes>, Error> {
         let tile = Self::current(TileLevel::Hashes(level), index, current_size)?;
-        if let Some(t) = self.hash_tiles.lock().unwrap_or_else(PoisonError::into_inner).get(&tile) {
+        if let Some(t) = self
+            .hash_tiles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&tile)
+        {
             return Ok(t.clone());
         }
         let data = self.read(tile)?;
@@ -115,7 +140,12 @@ impl TreeReader {
     /// The entry bundle at `index` as the tree of `current_size` holds it.
     pub(crate) fn bundle(&self, index: u64, current_size: u64) -> Result<Arc<Bundle>, Error> {
         let tile = Self::current(TileLevel::Entries, index, current_size)?;
-        if let Some(b) = self.bundles.lock().unwrap_or_else(PoisonError::into_inner).get(&tile) {
+        if let Some(b) = self
+            .bundles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&tile)
+        {
             return Ok(b.clone());
         }
         let data = self.read(tile)?;
@@ -123,13 +153,20 @@ impl TreeReader {
         if entries.len() != usize::from(tile.width) {
             return Err(corrupt(tile, format!("{} entries", entries.len())));
         }
-        let bundle = Arc::new(Bundle { entries: entries.into_iter().map(<[u8]>::to_vec).collect() });
-        self.bundles.lock().unwrap_or_else(PoisonError::into_inner).put(tile, bundle.clone());
+        let bundle = Arc::new(Bundle {
+            entries: entries.into_iter().map(<[u8]>::to_vec).collect(),
+        });
+        self.bundles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .put(tile, bundle.clone());
         Ok(bundle)
     }
 
     fn read(&self, tile: TileId) -> Result<Vec<u8>, Error> {
-        self.storage.read_tile(tile)?.ok_or_else(|| corrupt(tile, "missing"))
+        self.storage
+            .read_tile(tile)?
+            .ok_or_else(|| corrupt(tile, "missing"))
     }
 
     /// The bytes to serve for `tile` (already checked to be covered by the tree of
@@ -137,7 +174,9 @@ impl TreeReader {
     pub(crate) fn tile_bytes(&self, tile: TileId, current_size: u64) -> Result<Vec<u8>, Error> {
         let current = Self::current(tile.level, tile.index, current_size)?;
         if current.width < tile.width {
-            return Err(Error::Entry(signet_core::Error::OutOfRange("tile not covered".into())));
+            return Err(Error::Entry(signet_core::Error::OutOfRange(
+                "tile not covered".into(),
+            )));
         }
         match tile.level {
             TileLevel::Hashes(level) => {
@@ -168,24 +207,40 @@ impl TreeReader {
         }
         let bundle = self.bundle(index / tiles::TILE_WIDTH, current_size)?;
         let i = (index % tiles::TILE_WIDTH) as usize;
-        bundle.entries.get(i).cloned().ok_or_else(|| Error::BadTile {
-            tile: format!("entries/{}", index / tiles::TILE_WIDTH),
-            reason: "too few entries".into(),
-        })
+        bundle
+            .entries
+            .get(i)
+            .cloned()
+            .ok_or_else(|| Error::BadTile {
+                tile: format!("entries/{}", index / tiles::TILE_WIDTH),
+                reason: "too few entries".into(),
+            })
     }
 
     /// The hash of a complete subtree of the tree of `size` (at most `current_size`).
-    pub(crate) fn subtree_hash(&self, subtree: Subtree, size: u64, current_size: u64) -> Result<Hash, Error> {
+    pub(crate) fn subtree_hash(
+        &self,
+        subtree: Subtree,
+        size: u64,
+        current_size: u64,
+    ) -> Result<Hash, Error> {
         let (tile, range) = tiles::locate_subtree(subtree, size)?;
         let TileLevel::Hashes(level) = tile.level else {
             return Err(corrupt(tile, "a subtree located in an entry bundle"));
         };
         let nodes = self.hash_tile(level, tile.index, current_size)?;
-        nodes.run(range.clone()).ok_or_else(|| corrupt(tile, format!("no complete run {range:?}")))
+        nodes
+            .run(range.clone())
+            .ok_or_else(|| corrupt(tile, format!("no complete run {range:?}")))
     }
 
     /// Fills a proof plan from the stored tiles.
-    pub(crate) fn assemble(&self, plan: &ProofPlan, size: u64, current_size: u64) -> Result<Vec<Hash>, Error> {
+    pub(crate) fn assemble(
+        &self,
+        plan: &ProofPlan,
+        size: u64,
+        current_size: u64,
+    ) -> Result<Vec<Hash>, Error> {
         let mut known = Vec::new();
         for st in plan.subtrees() {
             known.push((st, self.subtree_hash(st, size, current_size)?));
@@ -194,13 +249,23 @@ impl TreeReader {
     }
 
     /// The inclusion proof of `index` in the tree of `size`.
-    pub(crate) fn inclusion(&self, index: u64, size: u64, current_size: u64) -> Result<Vec<Hash>, Error> {
+    pub(crate) fn inclusion(
+        &self,
+        index: u64,
+        size: u64,
+        current_size: u64,
+    ) -> Result<Vec<Hash>, Error> {
         check_size(size, current_size)?;
         self.assemble(&merkle::inclusion_plan(index, size)?, size, current_size)
     }
 
     /// The consistency proof from `old` to `size`.
-    pub(crate) fn consistency(&self, old: u64, size: u64, current_size: u64) -> Result<Vec<Hash>, Error> {
+    pub(crate) fn consistency(
+        &self,
+        old: u64,
+        size: u64,
+        current_size: u64,
+    ) -> Result<Vec<Hash>, Error> {
         check_size(size, current_size)?;
         self.assemble(&merkle::consistency_plan(old, size)?, size, current_size)
     }
@@ -212,7 +277,10 @@ impl TreeReader {
             return Ok(Hash::EMPTY_ROOT);
         }
         let hashes = self.assemble(&merkle::root_plan(size)?, size, current_size)?;
-        hashes.first().copied().ok_or_else(|| Error::Config("empty root plan".into()))
+        hashes
+            .first()
+            .copied()
+            .ok_or_else(|| Error::Config("empty root plan".into()))
     }
 }
 
@@ -226,7 +294,10 @@ fn check_size(size: u64, current_size: u64) -> Result<(), Error> {
 }
 
 fn corrupt(tile: TileId, why: impl std::fmt::Display) -> Error {
-    Error::BadTile { tile: tile.path(), reason: why.to_string() }
+    Error::BadTile {
+        tile: tile.path(),
+        reason: why.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -237,10 +308,15 @@ mod tests {
     fn tile_nodes_runs() {
         let leaves: Vec<Hash> = (0u8..8).map(|i| Hash::leaf(&[i])).collect();
         let nodes = TileNodes::new(leaves.clone());
-        let check = |range: Range<usize>, want: Option<Hash>| assert_eq!(nodes.run(range.clone()), want, "{range:?}");
+        let check = |range: Range<usize>, want: Option<Hash>| {
+            assert_eq!(nodes.run(range.clone()), want, "{range:?}")
+        };
         check(3..4, Some(leaves[3]));
         check(2..4, Some(Hash::node(&leaves[2], &leaves[3])));
-        let left = Hash::node(&Hash::node(&leaves[0], &leaves[1]), &Hash::node(&leaves[2], &leaves[3]));
+        let left = Hash::node(
+            &Hash::node(&leaves[0], &leaves[1]),
+            &Hash::node(&leaves[2], &leaves[3]),
+        );
         check(0..4, Some(left));
         check(1..3, None);
         check(0..3, None);

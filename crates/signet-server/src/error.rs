@@ -23,7 +23,13 @@ pub struct AppError {
 impl AppError {
     /// An error with a status, a stable code and a message for people.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AppError {
-        AppError { status, code, message: message.into(), extra: Map::new(), retry_after: None }
+        AppError {
+            status,
+            code,
+            message: message.into(),
+            extra: Map::new(),
+            retry_after: None,
+        }
     }
 
     /// `400 bad_request`.
@@ -48,7 +54,11 @@ impl AppError {
     /// A generic `500`; the cause is logged, never shown.
     pub fn internal(cause: impl std::fmt::Display) -> AppError {
         tracing::error!(error = %cause, "internal error");
-        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the cause is in the server log")
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the cause is in the server log",
+        )
     }
 
     /// Adds a `Retry-After` header (seconds).
@@ -77,7 +87,9 @@ impl IntoResponse for AppError {
         body.extend(self.extra);
         let mut response = (self.status, axum::Json(Value::Object(body))).into_response();
         if let Some(s) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         response.extensions_mut().insert(ErrorCode(self.code));
         response
@@ -88,10 +100,14 @@ impl From<signet_core::Error> for AppError {
     fn from(e: signet_core::Error) -> AppError {
         use signet_core::Error as E;
         match e.class() {
-            ErrorClass::Malformed => AppError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()),
+            ErrorClass::Malformed => {
+                AppError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string())
+            }
             ErrorClass::Rejected => {
                 let code = match &e {
-                    E::BadSignature { .. } | E::BadPublicKey { .. } | E::UnknownSigner { .. } => "bad_signature",
+                    E::BadSignature { .. } | E::BadPublicKey { .. } | E::UnknownSigner { .. } => {
+                        "bad_signature"
+                    }
                     E::FutureTime { .. } => "future_time",
                     E::StateRule(_) => "state_rule",
                     _ => "rejected",
@@ -107,19 +123,35 @@ impl From<signet_log::Error> for AppError {
         use signet_log::Error as E;
         match e {
             E::Entry(e) => e.into(),
-            E::Conflict(active) => {
-                AppError::new(StatusCode::CONFLICT, "conflict", format!("{}", E::Conflict(active.clone())))
-                    .with("index", json!(active.index))
-                    .with("entry", json!(String::from_utf8_lossy(&active.entry)))
-                    .with("proof", json!(String::from_utf8_lossy(&active.proof.to_bytes())))
-            }
-            E::Overloaded => {
-                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", E::Overloaded.to_string()).retry_after(1)
-            }
-            e @ E::Closed(_) => AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()).retry_after(5),
-            E::NotStored => {
-                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "not_stored", E::NotStored.to_string()).retry_after(1)
-            }
+            E::Conflict(active) => AppError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{}", E::Conflict(active.clone())),
+            )
+            .with("index", json!(active.index))
+            .with("entry", json!(String::from_utf8_lossy(&active.entry)))
+            .with(
+                "proof",
+                json!(String::from_utf8_lossy(&active.proof.to_bytes())),
+            ),
+            E::Overloaded => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                E::Overloaded.to_string(),
+            )
+            .retry_after(1),
+            e @ E::Closed(_) => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                e.to_string(),
+            )
+            .retry_after(5),
+            E::NotStored => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_stored",
+                E::NotStored.to_string(),
+            )
+            .retry_after(1),
             e => AppError::internal(e),
         }
     }

@@ -35,7 +35,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { rate_limit: 20, request_timeout: Duration::from_secs(30), concurrency: 1024 }
+        Settings {
+            rate_limit: 20,
+            request_timeout: Duration::from_secs(30),
+            concurrency: 1024,
+        }
     }
 }
 
@@ -52,7 +56,10 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("origin", &self.log.origin()).field("settings", &self.settings).finish()
+        f.debug_struct("AppState")
+            .field("origin", &self.log.origin())
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -63,7 +70,11 @@ impl AppState {
             log,
             metrics: Arc::new(ServerMetrics::default()),
             settings,
-            clock: Arc::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
+            clock: Arc::new(|| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            }),
         }
     }
 
@@ -135,8 +146,12 @@ pub fn app(state: AppState) -> Router {
                         .retry_after(wait_time)
                         .into_response()
                     }
-                    G::UnableToExtractKey => AppError::internal("rate limit: no peer address").into_response(),
-                    G::Other { msg, .. } => AppError::internal(format!("rate limit: {msg:?}")).into_response(),
+                    G::UnableToExtractKey => {
+                        AppError::internal("rate limit: no peer address").into_response()
+                    }
+                    G::Other { msg, .. } => {
+                        AppError::internal(format!("rate limit: {msg:?}")).into_response()
+                    }
                 }
             }));
         }
@@ -154,14 +169,15 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/signatories", get(routes::signatories))
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
-        .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(middleware::from_fn(cors_reads));
+        .method_not_allowed_fallback(routes::method_not_allowed);
 
-    let concurrency = tower::limit::GlobalConcurrencyLimitLayer::new(state.settings.concurrency.max(1));
+    let concurrency =
+        tower::limit::GlobalConcurrencyLimitLayer::new(state.settings.concurrency.max(1));
     Router::new()
         .merge(reads)
         .merge(submit)
         .fallback(routes::not_found)
+        .layer(middleware::from_fn(cors_reads))
         .layer(concurrency)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -173,7 +189,10 @@ async fn cors_reads(request: Request, next: Next) -> Response {
     let read = matches!(*request.method(), Method::GET | Method::HEAD);
     let mut response = next.run(request).await;
     if read {
-        response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
     }
     response
 }
@@ -186,15 +205,25 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().clone();
-    let response = match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
-        Ok(r) => r,
-        Err(_) => AppError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "timeout", "the request took too long")
+    let response =
+        match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
+            Ok(r) => r,
+            Err(_) => AppError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the request took too long",
+            )
             .retry_after(1)
             .into_response(),
-    };
+        };
     let elapsed = started.elapsed();
     let code = response.extensions().get::<ErrorCode>().map(|c| c.0);
-    state.metrics.record(&route, response.status().as_u16(), elapsed.as_secs_f64(), code);
+    state.metrics.record(
+        &route,
+        response.status().as_u16(),
+        elapsed.as_secs_f64(),
+        code,
+    );
     tracing::debug!(%method, route, status = response.status().as_u16(), micros = elapsed.as_micros() as u64, "request");
     response
 }

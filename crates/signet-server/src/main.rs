@@ -60,12 +60,16 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("signet-server: cannot start the async runtime: {e}");
@@ -101,7 +105,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr().context("reading the listening address")?;
+    let addr = listener
+        .local_addr()
+        .context("reading the listening address")?;
     println!("origin: {}", log.origin());
     println!("verifier key: {}", log.verifier());
     println!("log size: {}", log.head().size);
@@ -113,12 +119,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
         concurrency: args.concurrency,
     };
     let router = app(AppState::new(log.clone(), settings));
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
     tracing::info!("no longer accepting connections; integrating pending submissions");
-    tokio::task::spawn_blocking(move || log.close()).await.context("closing the log")?;
+    tokio::task::spawn_blocking(move || log.close())
+        .await
+        .context("closing the log")?;
     tracing::info!("stopped");
     Ok(())
 }

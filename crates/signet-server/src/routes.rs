@@ -28,7 +28,10 @@ async fn blocking<T: Send + 'static>(
 fn text(body: String, cache: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         body,
@@ -42,16 +45,26 @@ pub(crate) async fn checkpoint(State(s): State<AppState>) -> Response {
 
 pub(crate) async fn tile(State(s): State<AppState>, Path(rest): Path<String>) -> Result<Response> {
     let path = format!("tile/{rest}");
-    let tile = TileId::parse_path(&path).map_err(|_| AppError::not_found(format!("no tile at /{path}")))?;
+    let tile = TileId::parse_path(&path)
+        .map_err(|_| AppError::not_found(format!("no tile at /{path}")))?;
     let log = s.log_arc();
     let data = blocking(move || log.tile(tile)).await?;
     let Some(data) = data else {
-        return Err(AppError::not_found(format!("the tree does not cover /{path}")));
+        return Err(AppError::not_found(format!(
+            "the tree does not cover /{path}"
+        )));
     };
-    let cache = if tile.is_full() { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let cache = if tile.is_full() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         data,
@@ -59,7 +72,10 @@ pub(crate) async fn tile(State(s): State<AppState>, Path(rest): Path<String>) ->
         .into_response())
 }
 
-pub(crate) async fn submit(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response> {
+pub(crate) async fn submit(
+    State(s): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::too_large()
@@ -74,7 +90,11 @@ pub(crate) async fn submit(State(s): State<AppState>, body: Result<Bytes, BytesR
     let now = Timestamp::from_unix(s.now())?;
     entry.statement().time().check_not_future(now)?;
     let ack = s.log().submit(entry).await?;
-    let status = if ack.new { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if ack.new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let body = json!({
         "index": ack.index,
         "leaf_hash": ack.leaf_hash.to_base64(),
@@ -111,7 +131,9 @@ pub(crate) async fn letter(State(s): State<AppState>, Path(key): Path<String>) -
     let lookup = key.clone();
     let found = blocking(move || log.letter(&lookup)).await?;
     let Some(l) = found else {
-        return Err(AppError::not_found(format!("no letter {key:?} in this log; see /v1/log for the list")));
+        return Err(AppError::not_found(format!(
+            "no letter {key:?} in this log; see /v1/log for the list"
+        )));
     };
     Ok(axum::Json(json!({
         "id": l.info.id.to_string(), "slug": l.info.slug, "title": l.info.title,
@@ -123,19 +145,30 @@ pub(crate) async fn letter(State(s): State<AppState>, Path(key): Path<String>) -
 fn parse_index(what: &str, value: &str) -> Result<u64> {
     // Only plain decimal digits: no sign, no spaces, no hex.
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::bad_request(format!("{what} must be a non-negative decimal integer, not {value:?}")));
+        return Err(AppError::bad_request(format!(
+            "{what} must be a non-negative decimal integer, not {value:?}"
+        )));
     }
-    value.parse().map_err(|_| AppError::bad_request(format!("{what} is too large: {value:?}")))
+    value
+        .parse()
+        .map_err(|_| AppError::bad_request(format!("{what} is too large: {value:?}")))
 }
 
-pub(crate) async fn entry(State(s): State<AppState>, Path(index): Path<String>) -> Result<Response> {
+pub(crate) async fn entry(
+    State(s): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Response> {
     let index = parse_index("index", &index)?;
     let log = s.log_arc();
     if index >= log.head().size {
-        return Err(AppError::not_found(format!("no entry {index}: the log has {} entries", log.head().size)));
+        return Err(AppError::not_found(format!(
+            "no entry {index}: the log has {} entries",
+            log.head().size
+        )));
     }
     let bytes = blocking(move || log.entry(index)).await?;
-    let entry = Entry::parse(&bytes).map_err(|e| AppError::internal(format!("stored entry {index}: {e}")))?;
+    let entry = Entry::parse(&bytes)
+        .map_err(|e| AppError::internal(format!("stored entry {index}: {e}")))?;
     let st = entry.statement();
     let mut body = json!({
         "index": index,
@@ -146,7 +179,9 @@ pub(crate) async fn entry(State(s): State<AppState>, Path(index): Path<String>) 
         "key": st.key().to_string(),
         "time": st.time().to_string(),
     });
-    let fields = body.as_object_mut().ok_or_else(|| AppError::internal("entry JSON is an object"))?;
+    let fields = body
+        .as_object_mut()
+        .ok_or_else(|| AppError::internal("entry JSON is an object"))?;
     match st {
         Statement::Letter(r) => {
             fields.insert("slug".into(), json!(r.slug.as_str()));
@@ -171,12 +206,19 @@ pub(crate) async fn entry(State(s): State<AppState>, Path(index): Path<String>) 
 
 fn query_map(q: Option<String>) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
-    for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in q
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let k = percent_decode(k)?;
         let v = percent_decode(v)?;
         if out.insert(k.clone(), v).is_some() {
-            return Err(AppError::bad_request(format!("the parameter {k:?} is given twice")));
+            return Err(AppError::bad_request(format!(
+                "the parameter {k:?} is given twice"
+            )));
         }
     }
     Ok(out)
@@ -205,11 +247,16 @@ fn percent_decode(s: &str) -> Result<String> {
 }
 
 fn required(params: &HashMap<String, String>, name: &str) -> Result<u64> {
-    let v = params.get(name).ok_or_else(|| AppError::bad_request(format!("the parameter {name} is required")))?;
+    let v = params
+        .get(name)
+        .ok_or_else(|| AppError::bad_request(format!("the parameter {name} is required")))?;
     parse_index(name, v)
 }
 
-pub(crate) async fn inclusion(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response> {
+pub(crate) async fn inclusion(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
     let params = query_map(q)?;
     let index = required(&params, "index")?;
     let size = required(&params, "size")?;
@@ -225,7 +272,10 @@ pub(crate) async fn inclusion(State(s): State<AppState>, RawQuery(q): RawQuery) 
     Ok(axum::Json(json!({"index": index, "size": size, "hashes": hashes})).into_response())
 }
 
-pub(crate) async fn consistency(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response> {
+pub(crate) async fn consistency(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
     let params = query_map(q)?;
     let old = required(&params, "old")?;
     let size = required(&params, "size")?;
@@ -241,18 +291,29 @@ pub(crate) async fn consistency(State(s): State<AppState>, RawQuery(q): RawQuery
     Ok(axum::Json(json!({"old": old, "size": size, "hashes": hashes})).into_response())
 }
 
-pub(crate) async fn proof(State(s): State<AppState>, Path(index): Path<String>) -> Result<Response> {
+pub(crate) async fn proof(
+    State(s): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Response> {
     let index = parse_index("index", &index)?;
     let log = s.log_arc();
     let size = log.head().size;
     if index >= size {
-        return Err(AppError::not_found(format!("no entry {index}: the log has {size} entries")));
+        return Err(AppError::not_found(format!(
+            "no entry {index}: the log has {size} entries"
+        )));
     }
     let proof = blocking(move || log.tlog_proof(index)).await?;
-    Ok(text(String::from_utf8_lossy(&proof.to_bytes()).into_owned(), "no-store"))
+    Ok(text(
+        String::from_utf8_lossy(&proof.to_bytes()).into_owned(),
+        "no-store",
+    ))
 }
 
-pub(crate) async fn signatories(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response> {
+pub(crate) async fn signatories(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
     let params = query_map(q)?;
     for k in params.keys() {
         if !matches!(k.as_str(), "letter" | "q" | "status" | "after" | "limit") {
@@ -261,14 +322,18 @@ pub(crate) async fn signatories(State(s): State<AppState>, RawQuery(q): RawQuery
     }
     let letter = params
         .get("letter")
-        .ok_or_else(|| AppError::bad_request("the parameter letter (a letter ID or slug) is required"))?
+        .ok_or_else(|| {
+            AppError::bad_request("the parameter letter (a letter ID or slug) is required")
+        })?
         .clone();
     let status = match params.get("status").map(String::as_str) {
         None | Some("active") => StatusFilter::Active,
         Some("withdrawn") => StatusFilter::Withdrawn,
         Some("all") => StatusFilter::All,
         Some(other) => {
-            return Err(AppError::bad_request(format!("status must be active, withdrawn or all, not {other:?}")));
+            return Err(AppError::bad_request(format!(
+                "status must be active, withdrawn or all, not {other:?}"
+            )));
         }
     };
     let limit = match params.get("limit") {
@@ -276,7 +341,9 @@ pub(crate) async fn signatories(State(s): State<AppState>, RawQuery(q): RawQuery
         Some(v) => {
             let n = parse_index("limit", v)?;
             if !(1..=500).contains(&n) {
-                return Err(AppError::bad_request(format!("limit must be between 1 and 500, not {n}")));
+                return Err(AppError::bad_request(format!(
+                    "limit must be between 1 and 500, not {n}"
+                )));
             }
             n as u32
         }
@@ -291,7 +358,13 @@ pub(crate) async fn signatories(State(s): State<AppState>, RawQuery(q): RawQuery
         let Some(details) = log.letter(&letter)? else {
             return Ok(None);
         };
-        let query = SignatoryQuery { letter: details.info.id, q, status, after, limit };
+        let query = SignatoryQuery {
+            letter: details.info.id,
+            q,
+            status,
+            after,
+            limit,
+        };
         log.signatories(&query).map(Some)
     })
     .await?
@@ -319,7 +392,11 @@ fn encode_cursor(first_index: u64) -> String {
 fn decode_cursor(cursor: &str) -> Result<u64> {
     cursor
         .strip_prefix('c')
-        .filter(|h| !h.is_empty() && h.len() <= 16 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 16
+                && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
         .and_then(|h| u64::from_str_radix(h, 16).ok())
         .ok_or_else(|| AppError::bad_request("after is not a cursor this server gave out"))
 }
@@ -332,7 +409,13 @@ pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
     let mut out = String::new();
     s.log().metrics().render(&mut out, s.log().head().size);
     s.metrics().render(&mut out);
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], out)
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        out,
+    )
         .into_response()
 }
 
@@ -341,5 +424,9 @@ pub(crate) async fn not_found() -> AppError {
 }
 
 pub(crate) async fn method_not_allowed() -> AppError {
-    AppError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
 }
