@@ -96,6 +96,12 @@ impl Server {
 
     /// Starts a server with extra flags.
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        Server::try_start_with(data, extra).unwrap_or_else(|output| panic!("signet-server did not start; it printed:\n{output}"))
+    }
+
+    /// Starts a server with extra flags, or returns what it printed when it exits or does
+    /// not start listening within 60 s.
+    pub fn try_start_with(data: &Path, extra: &[&str]) -> Result<Server, String> {
         let mut child = Command::new(server_bin())
             .arg("--data")
             .arg(data)
@@ -137,13 +143,15 @@ impl Server {
                 Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("signet-server did not start; it printed:\n{}", output.lock().unwrap());
+                    // Let the reader threads drain what is left.
+                    std::thread::sleep(Duration::from_millis(100));
+                    return Err(output.lock().unwrap().clone());
                 }
             }
         };
         let vkey = std::fs::read_to_string(data.join("log.vkey")).expect("<data>/log.vkey").trim().to_owned();
         assert!(output.lock().unwrap().contains(&vkey), "the server prints its verifier key");
-        Server { child: Some(child), url: format!("http://{addr}"), addr, data: data.to_path_buf(), vkey, output }
+        Ok(Server { child: Some(child), url: format!("http://{addr}"), addr, data: data.to_path_buf(), vkey, output })
     }
 
     /// Kills the server with SIGKILL, as a crash would, and waits for it.

@@ -225,16 +225,24 @@ fn signers_withdraw_reendorse_restart_and_audit() {
     assert_eq!(audit["size"].as_u64(), Some(size));
     let _ = std::fs::remove_dir_all(&mirror_state);
 
-    // A modified bundle on disk is caught by a fresh audit.
-    let bundle = w.data.join("log/tile/entries/000.p").join(size.to_string());
-    let bundle = if bundle.exists() { bundle } else { w.data.join("log/tile/entries/000") };
+    // A mirror serving a modified bundle is caught by a fresh audit.
+    let bundle = mirror.path().join(format!("tile/entries/000.p/{size}"));
     let mut bytes = std::fs::read(&bundle).unwrap();
     let last = bytes.len() - 2;
     bytes[last] ^= 0x01;
     std::fs::write(&bundle, &bytes).unwrap();
-    let fresh = w.work.join("fresh-state").display().to_string();
-    let out = w.run(&["audit", "--server", &server.url, "--log-key", &server.vkey, "--state", &fresh]);
-    assert_exit(&out, 1, "audit of a tampered bundle");
+    let fresh = w.work.join("fresh-state");
+    let out = w.run(&["audit", "--server", &files.url, "--log-key", &server.vkey, "--state", &fresh.display().to_string()]);
+    assert_exit(&out, 1, "audit of a mirror serving a tampered bundle");
+    assert!(!fresh.join("checkpoint").exists(), "a failed audit saves no state");
+
+    // The same bundle modified in the server's own data directory: the server refuses
+    // to start on it rather than serve it.
+    let mut server = server;
+    assert!(server.stop().success());
+    std::fs::write(w.data.join(format!("log/tile/entries/000.p/{size}")), &bytes).unwrap();
+    let refused = Server::try_start_with(&w.data, &[]).expect_err("the server must not start on a tampered bundle");
+    assert!(refused.contains("cannot be trusted"), "the refusal says why: {refused}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -262,12 +270,27 @@ fn a_modified_hash_tile_is_caught_by_audit() {
     }
     let clean = w.audit(&server);
     let size = clean["size"].as_u64().unwrap();
-    let tile = w.data.join("log/tile/0/000.p").join(size.to_string());
-    assert!(tile.exists(), "the level-0 partial tile of a {size}-entry log exists at {}", tile.display());
+    let tile_path = format!("tile/0/000.p/{size}");
+    assert!(w.data.join("log").join(&tile_path).exists(), "the level-0 partial tile of a {size}-entry log exists");
+
+    // A mirror that serves a modified hash tile is caught by audit.
+    let mirror = tempfile::tempdir().unwrap();
+    copy_dir(&w.data.join("log"), mirror.path());
+    let clean_mirror = StaticServer::start(mirror.path());
+    let state = w.work.join("mirror-state");
+    w.audit_url(&clean_mirror.url, &server.vkey, &state);
+    let tile = mirror.path().join(&tile_path);
     let mut bytes = std::fs::read(&tile).unwrap();
     bytes[0] ^= 0x80;
     std::fs::write(&tile, &bytes).unwrap();
     let fresh = w.work.join("fresh").display().to_string();
-    let out = w.run(&["audit", "--server", &server.url, "--log-key", &server.vkey, "--state", &fresh]);
-    assert_exit(&out, 1, "audit of a tampered hash tile");
+    let out = w.run(&["audit", "--server", &clean_mirror.url, "--log-key", &server.vkey, "--state", &fresh]);
+    assert_exit(&out, 1, "audit of a mirror serving a tampered hash tile");
+
+    // The server itself refuses to start on tiles that contradict its checkpoint.
+    let mut server = server;
+    assert!(server.stop().success());
+    std::fs::write(w.data.join("log").join(&tile_path), &bytes).unwrap();
+    let refused = Server::try_start_with(&w.data, &[]).expect_err("the server must not start on a tampered tile");
+    assert!(refused.to_lowercase().contains("checkpoint"), "the refusal says why: {refused}");
 }
