@@ -100,8 +100,22 @@ impl FsStorage {
             fs::rename(temp, dest).map_err(|e| Error::io("rename", dest, e))?;
             dirs.insert(parent);
         }
-        for dir in &dirs {
-            sync_dir(dir)?;
+        // Directory fsyncs of different directories overlap as well as file fsyncs do.
+        if dirs.len() > 1 {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = dirs.iter().map(|d| s.spawn(move || sync_dir(d))).collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(Error::Injected("an fsync thread panicked")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+        } else {
+            for dir in &dirs {
+                sync_dir(dir)?;
+            }
         }
         Ok(())
     }

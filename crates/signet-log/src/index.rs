@@ -163,8 +163,35 @@ impl Index {
         // corrupt it), and start-up catches up from the durable log.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Checkpointing the WAL into the database fsyncs; a background thread does it
+        // (see `spawn_checkpointer`) so that the sequencer never waits for it.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "cache_size", -16_384)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Index { conn })
+    }
+
+    /// Starts a thread that checkpoints the WAL every `every` until `stop` is set.
+    pub(crate) fn spawn_checkpointer(
+        path: PathBuf,
+        every: std::time::Duration,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<std::thread::JoinHandle<()>, Error> {
+        let conn = open(&path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        std::thread::Builder::new()
+            .name("signet-index-checkpoint".into())
+            .spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(every);
+                    // PASSIVE never blocks the writer or readers; what it cannot copy now
+                    // it copies next time.
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "index WAL checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| Error::io("spawn the index checkpointer for", path, e))
     }
 
     /// The log size the index reflects, and the root at that size.
@@ -278,6 +305,9 @@ impl Index {
             let mut count = tx.prepare_cached(
                 "UPDATE letters SET active = active + ?2, withdrawn = withdrawn + ?3 WHERE id = ?1",
             )?;
+            // Count changes per letter, written once per batch rather than once per entry.
+            let mut deltas: std::collections::HashMap<LetterId, (i64, i64)> =
+                std::collections::HashMap::new();
             for a in applied {
                 leaf.execute(params![&a.leaf.0[..], a.index as i64])?;
                 match (&a.statement, &a.change) {
@@ -314,7 +344,9 @@ impl Index {
                             Some(SignerStatus::Withdrawn) => (1, -1),
                             Some(SignerStatus::Active) => (0, 0),
                         };
-                        count.execute(params![&e.letter.0.0[..], da, dw])?;
+                        let d = deltas.entry(e.letter).or_default();
+                        d.0 += da;
+                        d.1 += dw;
                     }
                     (Statement::Withdrawal(w), Some((previous, record))) => {
                         withdraw.execute(params![
@@ -325,7 +357,9 @@ impl Index {
                             record.latest_index as i64
                         ])?;
                         if *previous == Some(SignerStatus::Active) {
-                            count.execute(params![&w.letter.0.0[..], -1, 1])?;
+                            let d = deltas.entry(w.letter).or_default();
+                            d.0 -= 1;
+                            d.1 += 1;
                         }
                     }
                     (_, None) => {
@@ -335,6 +369,9 @@ impl Index {
                         )));
                     }
                 }
+            }
+            for (letter, (da, dw)) in deltas {
+                count.execute(params![&letter.0.0[..], da, dw])?;
             }
             let mut meta =
                 tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;

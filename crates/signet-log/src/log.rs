@@ -88,6 +88,7 @@ pub struct Log {
     tx: SyncSender<Msg>,
     closing: AtomicBool,
     writer: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<(JoinHandle<()>, Arc<AtomicBool>)>>,
     data_dir: PathBuf,
     _lock: File,
 }
@@ -185,6 +186,12 @@ impl Log {
 
         let index_path = data.join("index.sqlite");
         let index = Index::open(&index_path)?;
+        let stop_checkpointer = Arc::new(AtomicBool::new(false));
+        let checkpointer = Index::spawn_checkpointer(
+            index_path.clone(),
+            Duration::from_millis(500),
+            stop_checkpointer.clone(),
+        )?;
         let mut writer = Writer::new(
             published.clone(),
             key.clone(),
@@ -220,6 +227,7 @@ impl Log {
             tx,
             closing: AtomicBool::new(false),
             writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some((checkpointer, stop_checkpointer))),
             data_dir: data,
             _lock: lock,
         })
@@ -264,7 +272,11 @@ impl Log {
         let (reply, rx) = oneshot::channel();
         let leaf_hash = entry.leaf_hash();
         let bytes = entry.bytes().to_vec();
-        match self.tx.try_send(Msg::Submit(Pending { entry, reply })) {
+        match self.tx.try_send(Msg::Submit(Pending {
+            entry,
+            reply,
+            arrived: std::time::Instant::now(),
+        })) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 self.published.metrics.overloaded.add(1);
@@ -400,6 +412,15 @@ impl Log {
         {
             tracing::error!("the sequencer thread panicked");
         }
+        let checkpointer = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some((h, stop)) = checkpointer {
+            stop.store(true, Ordering::Relaxed);
+            let _ = h.join();
+        }
     }
 }
 
@@ -497,7 +518,11 @@ fn register_letters(
         });
         let entry = statement.sign(key)?;
         let (reply, rx) = oneshot::channel();
-        batch.push(Pending { entry, reply });
+        batch.push(Pending {
+            entry,
+            reply,
+            arrived: std::time::Instant::now(),
+        });
         waiting.push((h.slug.clone(), rx));
     }
     if batch.is_empty() {

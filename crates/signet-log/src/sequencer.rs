@@ -72,6 +72,8 @@ pub(crate) type Reply = oneshot::Sender<Result<(Answer, Arc<Head>), Error>>;
 pub(crate) struct Pending {
     pub(crate) entry: Entry,
     pub(crate) reply: Reply,
+    /// When it entered the pool: a batch closes one interval after its first arrival.
+    pub(crate) arrived: Instant,
 }
 
 /// A message to the writer thread.
@@ -532,8 +534,11 @@ impl Writer {
                 Ok(Msg::Submit(p)) => p,
                 Ok(Msg::Stop) | Err(_) => break,
             };
+            // Submissions that queued up while the last batch was being written have
+            // waited long enough already: the batch closes one interval after the
+            // first of them arrived, not after the writer got to it.
+            let deadline = first.arrived + interval;
             let mut batch = vec![first];
-            let deadline = Instant::now() + interval;
             while batch.len() < self.max_batch {
                 let now = Instant::now();
                 let msg = if now >= deadline {
@@ -676,6 +681,7 @@ impl Writer {
     }
 
     fn try_integrate(&mut self, batch: &[Pending]) -> Result<(Vec<Verdict>, Arc<Head>), Error> {
+        let started = Instant::now();
         if self.index_size != self.size() {
             self.sync_index(false)?;
         }
@@ -702,9 +708,11 @@ impl Writer {
         if appended.is_empty() {
             return Ok((verdicts, self.published.head()));
         }
+        let decided = Instant::now();
         let built = self.edge.build(&appended)?;
         let storage = self.published.reader.storage().clone();
         storage.write_tiles(&built.tiles)?;
+        let tiles_written = Instant::now();
         let size = built.edge.range.size();
         let root = built.edge.range.root();
         let checkpoint = Checkpoint {
@@ -716,8 +724,10 @@ impl Writer {
         let signed = checkpoint.sign(&self.key)?;
         let text = signed.to_string();
         storage.write_checkpoint(text.as_bytes())?;
+        let committed = Instant::now();
 
         // Committed: the tiles and the checkpoint are durable.
+        let built_tiles = built.tiles.len();
         self.edge = built.edge;
         for (tile, hashes) in built.nodes {
             self.published
@@ -736,7 +746,17 @@ impl Writer {
                 tracing::warn!(tile = %tile.path(), error = %e, "could not delete partial tiles");
             }
         }
-        match self.index.apply(&applied, size, &root) {
+        let indexed = self.index.apply(&applied, size, &root);
+        tracing::debug!(
+            entries = appended.len(),
+            tiles = built_tiles,
+            decide_us = (decided - started).as_micros() as u64,
+            tiles_us = (tiles_written - decided).as_micros() as u64,
+            checkpoint_us = (committed - tiles_written).as_micros() as u64,
+            index_us = committed.elapsed().as_micros() as u64,
+            "batch integrated"
+        );
+        match indexed {
             Ok(()) => self.index_size = size,
             Err(e) => {
                 // The entries are durable and will be acknowledged; the index catches up
