@@ -50,7 +50,20 @@ fn binaries() -> &'static Binaries {
         let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
         let cargo_profile = if profile == "debug" { "dev".to_owned() } else { profile };
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo)
+        let mut build = Command::new(cargo);
+        // Cargo gives the test process the variables of the package under test; passed
+        // on, they would make build scripts that watch them rebuild every time.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            let leaked = ["CARGO_PKG_", "CARGO_BIN_", "CARGO_CRATE_", "CARGO_MANIFEST_", "CARGO_PRIMARY_"]
+                .iter()
+                .any(|p| key.starts_with(p))
+                || ["CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR", "OUT_DIR"].contains(&key.as_ref());
+            if leaked {
+                build.env_remove(key.as_ref());
+            }
+        }
+        let status = build
             .args(["build", "--locked", "--profile", &cargo_profile, "-p", "signet-server", "-p", "signet-cli", "--bins"])
             .arg("--target-dir")
             .arg(&target_dir)
