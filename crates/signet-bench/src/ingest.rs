@@ -7,7 +7,7 @@
 //! due time, not from when a busy worker got round to sending it, so queueing in the
 //! generator counts against the figure instead of hiding it (no coordinated omission).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -23,7 +23,7 @@ use crate::server;
 use crate::stats::Latency;
 use crate::target::ServerUrl;
 use crate::verify::{Ack, ProofChecker};
-use crate::workload::{self, Workload};
+use crate::workload::{self, Dispatcher, Ticket, Workload};
 
 /// How many times one entry is sent when the server answers `429`/`503` or the
 /// connection fails, before its signer is given up.
@@ -197,6 +197,7 @@ impl Tally {
 struct Run<'a> {
     options: &'a Options,
     work: &'a Workload,
+    dispatcher: Dispatcher,
     checker: ProofChecker,
     start: Instant,
     deadline: Instant,
@@ -212,7 +213,10 @@ fn submit_all(
     work: &Workload,
     generation_s: f64,
 ) -> Result<Outcome> {
-    let queues = workload::worker_queues(work.entries.len(), work.signers, options.concurrency);
+    // More workers than signers could only wait on each other.
+    let workers = options
+        .concurrency
+        .clamp(1, work.signers.clamp(1, work.entries.len().max(1)));
     let progress = if options.progress {
         let bar = ProgressBar::new(work.entries.len() as u64);
         if let Ok(style) = ProgressStyle::with_template(
@@ -235,6 +239,7 @@ fn submit_all(
     let run = Run {
         options,
         work,
+        dispatcher: Dispatcher::new(work.entries.len(), work.signers),
         checker: ProofChecker::new(options.log_key.clone()),
         start,
         deadline: start + options.max_duration,
@@ -243,10 +248,10 @@ fn submit_all(
     };
     let total = Mutex::new(Tally::default());
     thread::scope(|scope| {
-        for queue in &queues {
+        for _ in 0..workers {
             let (run, total) = (&run, &total);
             scope.spawn(move || {
-                let tally = worker(run, queue);
+                let tally = worker(run);
                 total
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -258,13 +263,14 @@ fn submit_all(
     let cpu_after = cpu();
     let used = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
     run.progress.finish_and_clear();
-    let total = total
+    let mut total = total
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    total.skipped += run.dispatcher.untaken() as u64;
     let acknowledged = total.created + total.already_logged;
     Ok(Outcome {
         count: work.entries.len(),
-        concurrency: queues.len(),
+        concurrency: workers,
         signers: work.signers,
         rate: options.rate,
         letter: letter.to_string(),
@@ -290,34 +296,31 @@ fn submit_all(
     })
 }
 
-/// Sends one queue's entries in order. A signer whose entry could not be logged is given
-/// up: its later entries would only be refused by the state rules.
-fn worker(run: &Run<'_>, queue: &[usize]) -> Tally {
+/// Takes entries from the dispatcher until none is left, sends them, and reports each
+/// back so that its signer's next entry is released. A signer whose entry could not be
+/// logged is given up: its later entries would only be refused by the state rules.
+fn worker(run: &Run<'_>) -> Tally {
     let agent = http::agent(REQUEST_TIMEOUT);
-    let mut tally = Tally {
-        latencies_us: Vec::with_capacity(queue.len()),
-        ..Tally::default()
-    };
-    let mut failed_signers = HashSet::new();
-    for (n, &i) in queue.iter().enumerate() {
-        if run.abort.load(Ordering::Relaxed) {
-            tally.skipped += (queue.len() - n) as u64;
-            break;
-        }
+    let mut tally = Tally::default();
+    while !run.abort.load(Ordering::Relaxed) {
         if Instant::now() >= run.deadline {
-            tally.skipped += (queue.len() - n) as u64;
             tally.fail(format!(
                 "stopped after --max-duration {} s",
                 run.options.max_duration.as_secs()
             ));
             break;
         }
-        let signer = run.work.signer_of(i);
-        if failed_signers.contains(&signer) {
-            tally.skipped += 1;
-            run.progress.inc(1);
-            continue;
-        }
+        let Some(ticket) = run.dispatcher.take(run.deadline) else {
+            break;
+        };
+        let i = match ticket {
+            Ticket::Send(i) => i,
+            Ticket::Skip(_) => {
+                tally.skipped += 1;
+                run.progress.inc(1);
+                continue;
+            }
+        };
         let due = run
             .options
             .rate
@@ -325,9 +328,8 @@ fn worker(run: &Run<'_>, queue: &[usize]) -> Tally {
         if let Some(due) = due {
             thread::sleep(due.saturating_duration_since(Instant::now()));
         }
-        if !submit_one(run, &agent, i, due.unwrap_or_else(Instant::now), &mut tally) {
-            failed_signers.insert(signer);
-        }
+        let logged = submit_one(run, &agent, i, due.unwrap_or_else(Instant::now), &mut tally);
+        run.dispatcher.finish(i, logged);
         run.progress.inc(1);
     }
     tally

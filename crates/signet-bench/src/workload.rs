@@ -8,11 +8,14 @@
 //! still in the past and far inside the server's 10-minute future limit.
 //!
 //! Every entry is accepted as long as each signer's entries arrive in order. The
-//! scheduler guarantees that by giving all of a signer's entries to one worker
-//! ([`worker_queues`]), which sends them one after another while other workers send
-//! other signers' entries concurrently.
+//! [`Dispatcher`] guarantees that: it hands entries out in global order to whichever
+//! worker is free, but holds an entry back until its signer's previous entry has been
+//! acknowledged. Different signers' entries are sent concurrently, and no worker idles
+//! behind a slow request of another signer, which would distort latency.
 
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow};
 use signet_core::entry::{Endorsement, Withdrawal};
@@ -26,13 +29,6 @@ pub struct Workload {
     pub entries: Vec<Vec<u8>>,
     /// The number of distinct signers (at most the number of entries).
     pub signers: usize,
-}
-
-impl Workload {
-    /// The signer of entry `i`.
-    pub fn signer_of(&self, i: usize) -> usize {
-        i % self.signers.max(1)
-    }
 }
 
 /// `count` fresh Ed25519 signing keys from the operating system's random generator.
@@ -136,19 +132,79 @@ pub fn generate(
     })
 }
 
-/// Splits the entry indexes `0..count` among `workers` workers so that all of a
-/// signer's entries go to the same worker, in order. Each queue is ascending, which is
-/// both the signer's order and the global schedule order. Workers with nothing to do
-/// get no queue.
-pub fn worker_queues(count: usize, signers: usize, workers: usize) -> Vec<Vec<usize>> {
-    let signers = signers.clamp(1, count.max(1));
-    let workers = workers.clamp(1, signers);
-    let mut queues = vec![Vec::with_capacity(count / workers + 1); workers];
-    for i in 0..count {
-        queues[(i % signers) % workers].push(i);
+/// The state of an entry in the [`Dispatcher`].
+const PENDING: u8 = 0;
+const LOGGED: u8 = 1;
+const GIVEN_UP: u8 = 2;
+
+/// How often a worker looks again at an entry whose signer's previous entry is in flight.
+const POLL: Duration = Duration::from_micros(200);
+
+/// What a worker is to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ticket {
+    /// Send entry `i`, then report it with [`Dispatcher::finish`].
+    Send(usize),
+    /// Entry `i` is not to be sent: its signer's previous entry was given up (its state
+    /// rules would refuse it now), or the deadline passed while it waited.
+    Skip(usize),
+}
+
+/// Hands out the entries `0..count` of a [`Workload`] in order, one at a time, to any
+/// free worker, never before the same signer's previous entry (`i - signers`) is logged.
+#[derive(Debug)]
+pub struct Dispatcher {
+    next: AtomicUsize,
+    signers: usize,
+    state: Vec<AtomicU8>,
+}
+
+impl Dispatcher {
+    /// A dispatcher for `count` entries by `signers` signers, laid out as in [`Workload`].
+    pub fn new(count: usize, signers: usize) -> Dispatcher {
+        Dispatcher {
+            next: AtomicUsize::new(0),
+            signers: signers.max(1),
+            state: (0..count).map(|_| AtomicU8::new(PENDING)).collect(),
+        }
     }
-    queues.retain(|q| !q.is_empty());
-    queues
+
+    /// The next entry, or `None` when all have been handed out. Waits while the signer's
+    /// previous entry is in flight, but not past `deadline`.
+    pub fn take(&self, deadline: Instant) -> Option<Ticket> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i >= self.state.len() {
+            return None;
+        }
+        let Some(previous) = i.checked_sub(self.signers) else {
+            return Some(Ticket::Send(i));
+        };
+        // The previous entry was handed out before this one, so some worker holds it and
+        // finishes it within its bounded retries; the deadline bounds the wait anyway.
+        loop {
+            match self.state[previous].load(Ordering::Acquire) {
+                LOGGED => return Some(Ticket::Send(i)),
+                GIVEN_UP => break,
+                _ if Instant::now() >= deadline => break,
+                _ => thread::sleep(POLL),
+            }
+        }
+        self.finish(i, false);
+        Some(Ticket::Skip(i))
+    }
+
+    /// Records whether entry `i` was logged, releasing its signer's next entry.
+    pub fn finish(&self, i: usize, logged: bool) {
+        let state = if logged { LOGGED } else { GIVEN_UP };
+        self.state[i].store(state, Ordering::Release);
+    }
+
+    /// Entries never handed out (after an early stop).
+    pub fn untaken(&self) -> usize {
+        self.state
+            .len()
+            .saturating_sub(self.next.load(Ordering::Relaxed))
+    }
 }
 
 #[cfg(test)]
@@ -277,38 +333,87 @@ mod tests {
         );
     }
 
-    /// Every entry is in exactly one queue, each queue is ascending, and each signer's
-    /// entries are all in one queue.
-    fn check_queues(count: usize, signers: usize, workers: usize, expected_queues: usize) {
-        let queues = worker_queues(count, signers, workers);
-        assert_eq!(queues.len(), expected_queues, "{count} {signers} {workers}");
-        let mut all: Vec<usize> = queues.iter().flatten().copied().collect();
+    /// Runs `count` entries by `signers` signers through a dispatcher with `workers`
+    /// threads that "send" each entry by sleeping a little (longer for some, to reorder
+    /// them), and checks that every entry is sent exactly once and that each signer's
+    /// entries finish in round order. Entries listed in `refuse` are not logged: the
+    /// signer's later entries must then be skipped, not sent.
+    fn check_dispatch(count: usize, signers: usize, workers: usize, refuse: &[usize]) {
+        let dispatcher = Dispatcher::new(count, signers);
+        let finished = std::sync::Mutex::new(Vec::new());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    while let Some(ticket) = dispatcher.take(deadline) {
+                        match ticket {
+                            Ticket::Send(i) => {
+                                thread::sleep(Duration::from_micros(50 * (i % 7) as u64));
+                                let logged = !refuse.contains(&i);
+                                finished.lock().unwrap().push((i, logged));
+                                dispatcher.finish(i, logged);
+                            }
+                            Ticket::Skip(i) => finished.lock().unwrap().push((i, false)),
+                        }
+                    }
+                });
+            }
+        });
+        let finished = finished.into_inner().unwrap();
+        let mut all: Vec<usize> = finished.iter().map(|&(i, _)| i).collect();
         all.sort_unstable();
-        assert_eq!(all, (0..count).collect::<Vec<_>>());
-        let effective = signers.clamp(1, count.max(1));
-        let mut owner = HashMap::new();
-        for (w, q) in queues.iter().enumerate() {
-            assert!(
-                q.windows(2).all(|p| p[0] < p[1]),
-                "queue {w} is not ascending"
-            );
-            for &i in q {
-                let previous = owner.insert(i % effective, w);
+        assert_eq!(
+            all,
+            (0..count).collect::<Vec<_>>(),
+            "each entry exactly once"
+        );
+        let mut last_round: HashMap<usize, usize> = HashMap::new();
+        let mut given_up = HashSet::new();
+        for &(i, logged) in &finished {
+            let (signer, round) = (i % signers, i / signers);
+            if let Some(&previous) = last_round.get(&signer) {
+                assert_eq!(
+                    previous + 1,
+                    round,
+                    "signer {signer}: round {round} after {previous}"
+                );
+            } else {
+                assert_eq!(round, 0, "signer {signer} starts at round {round}");
+            }
+            last_round.insert(signer, round);
+            if given_up.contains(&signer) {
                 assert!(
-                    previous.is_none_or(|p| p == w),
-                    "signer {} split",
-                    i % effective
+                    !logged,
+                    "signer {signer}'s entry {i} was sent after a refusal"
                 );
             }
+            if !logged {
+                given_up.insert(signer);
+            }
         }
+        assert_eq!(dispatcher.untaken(), 0);
     }
 
     #[test]
-    fn queues_keep_each_signer_on_one_worker() {
-        check_queues(100, 10, 4, 4);
-        check_queues(100, 3, 64, 3); // fewer signers than workers: only 3 queues
-        check_queues(50_000, 10_000, 64, 64);
-        check_queues(5, 100, 8, 5);
-        check_queues(0, 10, 4, 0);
+    fn dispatch_keeps_each_signers_entries_in_order() {
+        check_dispatch(100, 10, 4, &[]);
+        check_dispatch(100, 3, 16, &[]); // fewer signers than workers
+        check_dispatch(2000, 50, 8, &[]);
+        check_dispatch(5, 100, 8, &[]);
+        check_dispatch(0, 10, 4, &[]);
+        check_dispatch(60, 6, 4, &[13, 20]); // signers 1 and 2 give up after a refusal
+    }
+
+    #[test]
+    fn dispatch_skips_at_the_deadline() {
+        let dispatcher = Dispatcher::new(4, 2);
+        let past = Instant::now();
+        assert_eq!(dispatcher.take(past), Some(Ticket::Send(0)));
+        assert_eq!(dispatcher.take(past), Some(Ticket::Send(1)));
+        dispatcher.finish(1, true);
+        // Entry 0 is still in flight and the deadline has passed: entry 2 is skipped.
+        assert_eq!(dispatcher.take(past), Some(Ticket::Skip(2)));
+        assert_eq!(dispatcher.take(past), Some(Ticket::Send(3)));
+        assert_eq!(dispatcher.take(past), None);
     }
 }
