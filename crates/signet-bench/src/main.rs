@@ -133,6 +133,9 @@ struct ProofsArgs {
     /// Verify each distinct checkpoint against this key (or the file holding it).
     #[arg(long, value_name = "VKEY")]
     log_key: Option<String>,
+    /// Report this server process's CPU time during the run (from /proc).
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
     /// Allow a server that is not on a loopback address.
     #[arg(long)]
     allow_remote: bool,
@@ -309,6 +312,7 @@ fn run_proofs(args: ProofsArgs) -> Result<ExitCode> {
         log_key,
         max_duration: Duration::from_secs(args.common.max_duration),
         progress: progress_wanted(),
+        server_pid: args.server_pid,
     })?;
     let ok = outcome.ok == outcome.requests && outcome.requests == args.count as u64;
     if args.common.json {
@@ -382,20 +386,20 @@ fn ingest_lines(o: &ingest::Outcome) -> String {
         o.elapsed_s,
         o.throughput_per_s,
         latency_text(&o.latency_ms),
-        cpu_text(o),
+        cpu_text(o.generator_cpu_s, o.server_cpu_s, o.elapsed_s),
     )
 }
 
-fn cpu_text(o: &ingest::Outcome) -> String {
-    let per_core = |cpu: f64| 100.0 * cpu / o.elapsed_s.max(f64::EPSILON);
+fn cpu_text(generator: Option<f64>, server: Option<f64>, elapsed_s: f64) -> String {
+    let per_core = |cpu: f64| 100.0 * cpu / elapsed_s.max(f64::EPSILON);
     let mut text = String::new();
-    if let Some(cpu) = o.generator_cpu_s {
+    if let Some(cpu) = generator {
         text += &format!(
             "generator CPU    {cpu:.2} s ({:.0}% of one core)\n",
             per_core(cpu)
         );
     }
-    if let Some(cpu) = o.server_cpu_s {
+    if let Some(cpu) = server {
         text += &format!(
             "server CPU       {cpu:.2} s ({:.0}% of one core)\n",
             per_core(cpu)
@@ -464,7 +468,7 @@ fn print_proofs(o: &proofs::ProofsOutcome) -> Result<()> {
          errors           {}\n\
          elapsed          {:.3} s\n\
          proofs           {:.0} /s\n\
-         latency ms       {}\n",
+         latency ms       {}\n{}",
         o.log_size,
         o.concurrency,
         o.requests,
@@ -474,6 +478,7 @@ fn print_proofs(o: &proofs::ProofsOutcome) -> Result<()> {
         o.elapsed_s,
         o.proofs_per_s,
         latency_text(&o.latency_ms),
+        cpu_text(o.generator_cpu_s, o.server_cpu_s, o.elapsed_s),
     )?;
     Ok(())
 }

@@ -17,6 +17,7 @@ use serde::Serialize;
 use signet_core::{TlogProof, VerifierKey};
 
 use crate::http;
+use crate::server;
 use crate::stats::Latency;
 use crate::target::ServerUrl;
 use crate::verify::ProofChecker;
@@ -36,6 +37,8 @@ pub struct Options {
     pub max_duration: Duration,
     /// Show a progress bar.
     pub progress: bool,
+    /// The server's process, when it runs on this machine, to account its CPU time.
+    pub server_pid: Option<u32>,
 }
 
 /// The outcome (the `--json` schema of `signet-bench proofs` in README.md).
@@ -63,6 +66,10 @@ pub struct ProofsOutcome {
     pub latency_ms: Latency,
     /// The first failure, for the diagnostics.
     pub first_failure: Option<String>,
+    /// CPU seconds this generator used while requesting (Linux).
+    pub generator_cpu_s: Option<f64>,
+    /// CPU seconds the server used meanwhile, when its process id is known (Linux).
+    pub server_cpu_s: Option<f64>,
 }
 
 #[derive(Debug, Default)]
@@ -96,6 +103,13 @@ pub fn run(options: &Options) -> Result<ProofsOutcome> {
         ProgressBar::hidden()
     };
     let total = Mutex::new(Tally::default());
+    let cpu = || {
+        (
+            server::cpu_seconds(std::process::id()),
+            options.server_pid.and_then(server::cpu_seconds),
+        )
+    };
+    let cpu_before = cpu();
     let start = Instant::now();
     let deadline = start + options.max_duration;
     thread::scope(|scope| -> Result<()> {
@@ -163,6 +177,8 @@ pub fn run(options: &Options) -> Result<ProofsOutcome> {
         Ok(())
     })?;
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu_after = cpu();
+    let used = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
     progress.finish_and_clear();
     let total = total
         .into_inner()
@@ -185,6 +201,8 @@ pub fn run(options: &Options) -> Result<ProofsOutcome> {
         },
         latency_ms: Latency::from_micros(total.latencies_us),
         first_failure: total.first_failure,
+        generator_cpu_s: used(cpu_before.0, cpu_after.0),
+        server_cpu_s: used(cpu_before.1, cpu_after.1),
     })
 }
 
