@@ -171,18 +171,19 @@ impl Index {
         Ok(Index { conn })
     }
 
-    /// Starts a thread that checkpoints the WAL every `every` until `stop` is set.
+    /// Starts a thread that checkpoints the WAL every `every` until `stop` is dropped
+    /// (or sent to).
     pub(crate) fn spawn_checkpointer(
         path: PathBuf,
         every: std::time::Duration,
-        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        stop: std::sync::mpsc::Receiver<()>,
     ) -> Result<std::thread::JoinHandle<()>, Error> {
         let conn = open(&path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         std::thread::Builder::new()
             .name("signet-index-checkpoint".into())
             .spawn(move || {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(every);
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(every)
+                {
                     // PASSIVE never blocks the writer or readers; what it cannot copy now
                     // it copies next time.
                     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))

@@ -88,7 +88,7 @@ pub struct Log {
     tx: SyncSender<Msg>,
     closing: AtomicBool,
     writer: Mutex<Option<JoinHandle<()>>>,
-    checkpointer: Mutex<Option<(JoinHandle<()>, Arc<AtomicBool>)>>,
+    checkpointer: Mutex<Option<(JoinHandle<()>, std::sync::mpsc::Sender<()>)>>,
     data_dir: PathBuf,
     _lock: File,
 }
@@ -186,12 +186,9 @@ impl Log {
 
         let index_path = data.join("index.sqlite");
         let index = Index::open(&index_path)?;
-        let stop_checkpointer = Arc::new(AtomicBool::new(false));
-        let checkpointer = Index::spawn_checkpointer(
-            index_path.clone(),
-            Duration::from_millis(500),
-            stop_checkpointer.clone(),
-        )?;
+        let (stop_checkpointer, stop) = std::sync::mpsc::channel();
+        let checkpointer =
+            Index::spawn_checkpointer(index_path.clone(), Duration::from_millis(500), stop)?;
         let mut writer = Writer::new(
             published.clone(),
             key.clone(),
@@ -418,7 +415,7 @@ impl Log {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some((h, stop)) = checkpointer {
-            stop.store(true, Ordering::Relaxed);
+            drop(stop);
             let _ = h.join();
         }
     }
