@@ -172,10 +172,25 @@ impl Client {
         })
     }
 
+    /// GET, retried twice (after 0.2 s, then 1 s) when the connection fails or the
+    /// server answers 5xx: reads are idempotent, and a mirror or CDN that hiccups once
+    /// should not fail an hour-long audit.
     fn get(&self, path: &str, limit: u64) -> Result<Answer, Error> {
         let url = self.url(path);
-        let response = self.agent.get(&url).call();
-        self.finish(url, response, limit)
+        let mut delays = [200, 1000].into_iter();
+        loop {
+            let response = self.agent.get(&url).call();
+            let result = self.finish(url.clone(), response, limit);
+            let transient = match &result {
+                Err(Error::Unreachable { .. }) => true,
+                Ok(answer) => answer.status >= 500,
+                Err(_) => false,
+            };
+            match delays.next() {
+                Some(ms) if transient => std::thread::sleep(std::time::Duration::from_millis(ms)),
+                _ => return result,
+            }
+        }
     }
 
     /// GET that must answer 200; `Ok(None)` for 404.

@@ -465,3 +465,27 @@ fn unreachable_server_is_not_misbehaviour() {
     assert!(matches!(err, Error::Unreachable { .. }), "{err}");
     assert!(!err.is_verification_failure());
 }
+
+#[test]
+fn a_passing_server_error_is_retried() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let tmp = tempfile::tempdir().unwrap();
+    let (log, _) = TestLog::valid(ORIGIN, 10, 3);
+    log.publish(tmp.path());
+    // The first two reads of each kind fail with 503, the third succeeds.
+    let failures = std::sync::Arc::new(AtomicUsize::new(0));
+    let server = {
+        let failures = failures.clone();
+        TestServer::with_handler(tmp.path(), move |_| {
+            (failures.fetch_add(1, Ordering::Relaxed) % 3 != 2)
+                .then(|| signet_client::testing::Response::new(503, "busy"))
+        })
+    };
+    let report = run(&server, &log.vkey(), &tmp.path().join("state")).unwrap();
+    assert_eq!(report.size, 10);
+    assert_eq!(
+        failures.load(Ordering::Relaxed),
+        3 * 3,
+        "checkpoint, bundle and tile, three tries each"
+    );
+}
