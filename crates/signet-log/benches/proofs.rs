@@ -1,5 +1,6 @@
 //! Proofs from stored tiles and cold start, on a log of `SIGNET_BENCH_ENTRIES` entries
-//! (default 100,000) built once in a temporary directory.
+//! (default 100,000) built once in a temporary directory (or in `SIGNET_BENCH_DIR`,
+//! kept).
 //!
 //! `cargo bench -p signet-log --bench proofs`
 
@@ -77,15 +78,20 @@ fn benches(c: &mut Criterion) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let letters = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters");
-    let dir = tempfile::tempdir().unwrap();
-    build(dir.path(), &letters, n);
+    // SIGNET_BENCH_DIR keeps the log for other measurements (a server's memory on it).
+    let temp = tempfile::tempdir().unwrap();
+    let kept = std::env::var_os("SIGNET_BENCH_DIR").map(std::path::PathBuf::from);
+    let dir = kept.as_deref().unwrap_or(temp.path());
+    if !dir.join("log/checkpoint").exists() {
+        build(dir, &letters, n);
+    }
 
     let mut group = c.benchmark_group("log");
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("cold start", |b| {
-        b.iter(|| black_box(Log::open(config(dir.path(), &letters)).unwrap().head().size));
+        b.iter(|| black_box(Log::open(config(dir, &letters)).unwrap().head().size));
     });
-    let log = Log::open(config(dir.path(), &letters)).unwrap();
+    let log = Log::open(config(dir, &letters)).unwrap();
     let size = log.head().size;
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     group.bench_function("inclusion proof, random index", |b| {

@@ -460,7 +460,7 @@ impl IndexReader {
         };
         let result = f(&conn);
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        if pool.len() < 16 {
+        if pool.len() < 8 {
             pool.push(conn);
         }
         result

@@ -171,7 +171,7 @@ impl Log {
             tracing::info!(origin = %verifier.name(), "created a new log");
         }
 
-        let reader = TreeReader::new(storage, config.tile_cache, 64);
+        let reader = TreeReader::new(storage, config.tile_cache, 16);
         let (head, edge) = load_edge(&reader, &verifier).map_err(with_dir)?;
         tracing::info!(
             size = head.size,

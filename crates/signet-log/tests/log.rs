@@ -523,3 +523,43 @@ async fn recovery_after_a_fault_at_every_step_keeps_every_acknowledged_entry() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_integrates_or_refuses_every_pending_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(
+        Log::open(Config {
+            batch_interval: std::time::Duration::from_millis(50),
+            ..config(dir.path())
+        })
+        .unwrap(),
+    );
+    let mut tasks = Vec::new();
+    for n in 0..200 {
+        let (log, e) = (log.clone(), endorse(n, T0));
+        tasks.push(tokio::spawn(
+            async move { (log.submit(e.clone()).await, e) },
+        ));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    let closing = log.clone();
+    tokio::task::spawn_blocking(move || closing.close())
+        .await
+        .unwrap();
+    let mut acked = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (Ok(ack), e) => acked.push((ack.index, e.bytes().to_vec())),
+            (Err(Error::Closed(_)), _) => {}
+            (Err(other), _) => panic!("unexpected {other}"),
+        }
+    }
+    assert!(!acked.is_empty());
+    assert!(matches!(
+        log.submit(endorse(999, T0)).await,
+        Err(Error::Closed(_))
+    ));
+    drop(log);
+    let log = Log::open(config(dir.path())).unwrap();
+    check_log(&log, &acked);
+}
