@@ -20,6 +20,8 @@ fn main() {
     let n: u64 = std::env::args()
         .nth(1)
         .map_or(100_000, |a| a.parse().unwrap());
+    // `parse-only`: just the single-core Entry::parse loop, for a profiler.
+    let parse_only = std::env::args().nth(2).is_some_and(|a| a == "parse-only");
     let tmp = tempfile::tempdir().unwrap();
     let t = Instant::now();
     let (log, _) = TestLog::valid("example.org/bench-log", n, 1000);
@@ -56,6 +58,17 @@ fn main() {
 
     // What else each entry costs, single-core: the full parse (grammar and signature),
     // then replaying the state rules.
+    if parse_only {
+        let start = Instant::now();
+        for b in log.entries() {
+            Entry::parse(b).unwrap();
+        }
+        println!(
+            "Entry::parse {:.0}/s",
+            n as f64 / start.elapsed().as_secs_f64()
+        );
+        return;
+    }
     let entries = &log.entries()[..20_000.min(n as usize)];
     let start = Instant::now();
     let parsed: Vec<Entry> = entries.iter().map(|b| Entry::parse(b).unwrap()).collect();
