@@ -111,6 +111,20 @@ impl fmt::Display for KeyId {
     }
 }
 
+/// True when the y coordinate of an encoded Edwards point is below p = 2^255 - 19.
+///
+/// This is the canonical-encoding rule of RFC 8032 §5.1.3 checked on the bytes, which is
+/// much cheaper than re-compressing the decoded point. The only other non-canonical
+/// encodings, x = 0 with the sign bit set, have y = ±1: small-order points, refused
+/// separately.
+fn is_canonical_y(encoded: &[u8; 32]) -> bool {
+    // y >= p exactly when the 255-bit value is 0x7fff...ffed or more: top byte 0x7f
+    // (sign bit ignored), the 30 middle bytes 0xff, and the lowest byte at least 0xed.
+    let top = encoded[31] & 0x7f == 0x7f;
+    let middle = encoded[1..31].iter().all(|&b| b == 0xff);
+    !(top && middle && encoded[0] >= 0xed)
+}
+
 /// Splits `<name>+<hex id>+<base64(type ‖ key)>` and checks every part.
 fn parse_key_parts(
     what: &'static str,
@@ -227,7 +241,7 @@ impl VerifierKey {
             .map_err(|_| bad_key("not a point on the Ed25519 curve"))?;
         // verify_strict rejects small-order keys and R, and S >= L, but it hashes the key
         // bytes as given; RFC 8032 §5.1.3 also requires A to be canonically encoded.
-        if key.to_edwards().compress().to_bytes() != self.public_key {
+        if !is_canonical_y(&self.public_key) {
             return Err(bad_key("the public key is not canonically encoded"));
         }
         if key.is_weak() {
@@ -363,5 +377,61 @@ impl SigningKey {
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SigningKey({}, <secret>)", self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The little-endian encoding of p + `small` (with `small` < 19, still below 2^255).
+    fn p_plus(small: u8) -> [u8; 32] {
+        let mut b = [0xffu8; 32];
+        b[31] = 0x7f;
+        b[0] = 0xed + small;
+        b
+    }
+
+    #[test]
+    fn non_canonical_encodings_of_real_points_are_refused() {
+        let name = KeyName::parse("k").unwrap_or_else(|e| panic!("{e}"));
+        let mut refused_large_order = 0;
+        for small in 0..19u8 {
+            let enc = p_plus(small);
+            assert!(!is_canonical_y(&enc));
+            let Ok(point) = ed25519_dalek::VerifyingKey::from_bytes(&enc) else {
+                continue;
+            };
+            // The byte check agrees with re-compressing the decoded point.
+            assert_ne!(point.to_edwards().compress().to_bytes(), enc);
+            let v = VerifierKey::new(name.clone(), SignatureType::Ed25519, enc);
+            let err = v.verify_ed25519(b"m", &[0u8; 64]).err();
+            assert!(
+                matches!(err, Some(Error::BadPublicKey { .. })),
+                "y = p + {small}: {err:?}"
+            );
+            if !point.is_weak() {
+                refused_large_order += 1;
+            }
+        }
+        assert!(
+            refused_large_order > 0,
+            "some y = p + k is a point of large order"
+        );
+    }
+
+    #[test]
+    fn canonical_encodings_pass_the_byte_check() {
+        for i in 0..64u8 {
+            let key = SigningKey::from_seed(
+                KeyName::parse("k").unwrap_or_else(|e| panic!("{e}")),
+                SignatureType::Ed25519,
+                &[i; 32],
+            );
+            assert!(is_canonical_y(key.verifier().public_key()));
+        }
+        let mut below = p_plus(0);
+        below[0] = 0xec;
+        assert!(is_canonical_y(&below), "p - 1 is canonical");
     }
 }
