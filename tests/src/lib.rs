@@ -6,7 +6,11 @@
 //! both binaries itself, once per test process, with the same cargo and profile that
 //! built the tests. A stale binary is never tested.
 #![forbid(unsafe_code)]
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test harness: a failure is a test failure")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test harness: a failure is a test failure"
+)]
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -17,7 +21,10 @@ use std::time::{Duration, Instant};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// The letters the default registry hosts.
@@ -31,7 +38,8 @@ pub fn letter_file() -> PathBuf {
 }
 
 /// The hosted letter's ID, computed independently twice (DESIGN §2).
-pub const LETTER_ID: &str = "sha256:7498dd3c172cb4a172c293efee5191d92efd23151358d3861121ec2be91db9e3";
+pub const LETTER_ID: &str =
+    "sha256:7498dd3c172cb4a172c293efee5191d92efd23151358d3861121ec2be91db9e3";
 
 struct Binaries {
     server: PathBuf,
@@ -45,33 +53,65 @@ fn binaries() -> &'static Binaries {
         // The test executable lives in target/<profile>/deps/; the binaries go in
         // target/<profile>/.
         let exe = std::env::current_exe().expect("current test executable");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps").to_path_buf();
-        let profile = profile_dir.file_name().and_then(|s| s.to_str()).expect("profile dir name").to_owned();
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps")
+            .to_path_buf();
+        let profile = profile_dir
+            .file_name()
+            .and_then(|s| s.to_str())
+            .expect("profile dir name")
+            .to_owned();
         let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
-        let cargo_profile = if profile == "debug" { "dev".to_owned() } else { profile };
+        let cargo_profile = if profile == "debug" {
+            "dev".to_owned()
+        } else {
+            profile
+        };
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let mut build = Command::new(cargo);
         // Cargo gives the test process the variables of the package under test; passed
         // on, they would make build scripts that watch them rebuild every time.
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
-            let leaked = ["CARGO_PKG_", "CARGO_BIN_", "CARGO_CRATE_", "CARGO_MANIFEST_", "CARGO_PRIMARY_"]
-                .iter()
-                .any(|p| key.starts_with(p))
-                || ["CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR", "OUT_DIR"].contains(&key.as_ref());
+            let leaked = [
+                "CARGO_PKG_",
+                "CARGO_BIN_",
+                "CARGO_CRATE_",
+                "CARGO_MANIFEST_",
+                "CARGO_PRIMARY_",
+            ]
+            .iter()
+            .any(|p| key.starts_with(p))
+                || ["CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR", "OUT_DIR"]
+                    .contains(&key.as_ref());
             if leaked {
                 build.env_remove(key.as_ref());
             }
         }
         let status = build
-            .args(["build", "--locked", "--profile", &cargo_profile, "-p", "signet-server", "-p", "signet-cli", "--bins"])
+            .args([
+                "build",
+                "--locked",
+                "--profile",
+                &cargo_profile,
+                "-p",
+                "signet-server",
+                "-p",
+                "signet-cli",
+                "--bins",
+            ])
             .arg("--target-dir")
             .arg(&target_dir)
             .current_dir(repo_root())
             .status()
             .expect("run cargo build for the end-to-end binaries");
         assert!(status.success(), "building signet-server and signet failed");
-        Binaries { server: profile_dir.join("signet-server"), signet: profile_dir.join("signet") }
+        Binaries {
+            server: profile_dir.join("signet-server"),
+            signet: profile_dir.join("signet"),
+        }
     })
 }
 
@@ -109,7 +149,8 @@ impl Server {
 
     /// Starts a server with extra flags.
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
-        Server::try_start_with(data, extra).unwrap_or_else(|output| panic!("signet-server did not start; it printed:\n{output}"))
+        Server::try_start_with(data, extra)
+            .unwrap_or_else(|output| panic!("signet-server did not start; it printed:\n{output}"))
     }
 
     /// Starts a server with extra flags, or returns what it printed when it exits or does
@@ -132,7 +173,10 @@ impl Server {
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
-        for (stream, tx) in [(Box::new(stdout) as Box<dyn std::io::Read + Send>, Some(tx)), (Box::new(stderr), None)] {
+        for (stream, tx) in [
+            (Box::new(stdout) as Box<dyn std::io::Read + Send>, Some(tx)),
+            (Box::new(stderr), None),
+        ] {
             let output = Arc::clone(&output);
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -150,7 +194,9 @@ impl Server {
                 Ok(line) => {
                     if let Some(rest) = line.split("listening on http://").nth(1) {
                         let addr = rest.split_whitespace().next().unwrap_or_default();
-                        break addr.parse::<SocketAddr>().unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
+                        break addr
+                            .parse::<SocketAddr>()
+                            .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
                     }
                 }
                 Err(_) => {
@@ -162,9 +208,22 @@ impl Server {
                 }
             }
         };
-        let vkey = std::fs::read_to_string(data.join("log.vkey")).expect("<data>/log.vkey").trim().to_owned();
-        assert!(output.lock().unwrap().contains(&vkey), "the server prints its verifier key");
-        Ok(Server { child: Some(child), url: format!("http://{addr}"), addr, data: data.to_path_buf(), vkey, output })
+        let vkey = std::fs::read_to_string(data.join("log.vkey"))
+            .expect("<data>/log.vkey")
+            .trim()
+            .to_owned();
+        assert!(
+            output.lock().unwrap().contains(&vkey),
+            "the server prints its verifier key"
+        );
+        Ok(Server {
+            child: Some(child),
+            url: format!("http://{addr}"),
+            addr,
+            data: data.to_path_buf(),
+            vkey,
+            output,
+        })
     }
 
     /// Kills the server with SIGKILL, as a crash would, and waits for it.
@@ -178,7 +237,11 @@ impl Server {
     /// Stops the server with SIGTERM and waits for a graceful exit; returns its status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("server is running");
-        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("run kill");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -196,16 +259,29 @@ impl Server {
     /// GET a path and parse the JSON body; panics unless the status is `expect`.
     pub fn get_json(&self, path: &str, expect: u16) -> serde_json::Value {
         let (status, body) = self.get(path);
-        assert_eq!(status, expect, "GET {path}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status,
+            expect,
+            "GET {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
         serde_json::from_slice(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e})"))
     }
 
     /// GET a path; returns the status and body whatever the status.
     pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
         let agent = agent();
-        let mut resp = agent.get(format!("{}{path}", self.url)).call().expect("GET");
+        let mut resp = agent
+            .get(format!("{}{path}", self.url))
+            .call()
+            .expect("GET");
         let status = resp.status().as_u16();
-        let body = resp.body_mut().with_config().limit(64 << 20).read_to_vec().expect("read body");
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .expect("read body");
         (status, body)
     }
 
@@ -219,12 +295,17 @@ impl Server {
             .expect("POST");
         let status = resp.status().as_u16();
         let body = resp.body_mut().read_to_vec().expect("read body");
-        (status, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// The current tree size, from `/v1/log`.
     pub fn size(&self) -> u64 {
-        self.get_json("/v1/log", 200)["size"].as_u64().expect("size")
+        self.get_json("/v1/log", 200)["size"]
+            .as_u64()
+            .expect("size")
     }
 }
 
@@ -291,13 +372,22 @@ impl std::fmt::Debug for StaticServer {
 impl StaticServer {
     /// Serves `root` with tower-http's `ServeDir`.
     pub fn start(root: &Path) -> StaticServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(root));
         runtime.spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        StaticServer { url: format!("http://{addr}"), _runtime: runtime }
+        StaticServer {
+            url: format!("http://{addr}"),
+            _runtime: runtime,
+        }
     }
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use signet_tests::{LETTER_ID, Server, StaticServer, assert_exit, letter_file, signet, signet_with_env};
+use signet_tests::{
+    LETTER_ID, Server, StaticServer, assert_exit, letter_file, signet, signet_with_env,
+};
 
 struct World {
     _tmp: tempfile::TempDir,
@@ -22,7 +24,12 @@ impl World {
         let data = tmp.path().join("data");
         let state = tmp.path().join("audit-state");
         std::fs::create_dir_all(&work).unwrap();
-        World { work, data, state, _tmp: tmp }
+        World {
+            work,
+            data,
+            state,
+            _tmp: tmp,
+        }
     }
 
     fn run(&self, args: &[&str]) -> std::process::Output {
@@ -40,7 +47,16 @@ impl World {
 
     fn audit_url(&self, url: &str, vkey: &str, state: &Path) -> Value {
         let state = state.display().to_string();
-        let out = self.run(&["audit", "--server", url, "--log-key", vkey, "--state", &state, "--json"]);
+        let out = self.run(&[
+            "audit",
+            "--server",
+            url,
+            "--log-key",
+            vkey,
+            "--state",
+            &state,
+            "--json",
+        ]);
         assert_exit(&out, 0, "audit");
         serde_json::from_slice(&out.stdout).expect("audit --json prints JSON")
     }
@@ -53,33 +69,63 @@ impl World {
     fn sign(&self, key: &str, name: &str, extra: &[&str], out_file: &str) {
         let key = format!("keys/{key}.key");
         let letter = self.letter();
-        let mut args = vec!["sign", "--key", &key, "--letter", &letter, "--name", name, "-o", out_file];
+        let mut args = vec![
+            "sign", "--key", &key, "--letter", &letter, "--name", name, "-o", out_file,
+        ];
         args.extend_from_slice(extra);
         let out = self.run(&args);
         assert_exit(&out, 0, "sign");
     }
 
     fn submit(&self, server: &Server, file: &str) -> std::process::Output {
-        self.run(&["submit", file, "--server", &server.url, "--log-key", &server.vkey])
+        self.run(&[
+            "submit",
+            file,
+            "--server",
+            &server.url,
+            "--log-key",
+            &server.vkey,
+        ])
     }
 
     fn verify(&self, server: &Server, file: &str) {
         let proof = format!("{file}.tlog-proof");
         let letter = self.letter();
-        let out = self.run(&["verify", file, "--letter", &letter, "--proof", &proof, "--log-key", &server.vkey]);
+        let out = self.run(&[
+            "verify",
+            file,
+            "--letter",
+            &letter,
+            "--proof",
+            &proof,
+            "--log-key",
+            &server.vkey,
+        ]);
         assert_exit(&out, 0, "verify");
     }
 }
 
 fn text(out: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// The index printed by `signet submit` ("... index N ...").
 fn submitted_index(out: &std::process::Output) -> u64 {
     let t = text(out);
-    let after = t.split("index ").nth(1).unwrap_or_else(|| panic!("no index in {t}"));
-    after.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+    let after = t
+        .split("index ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no index in {t}"));
+    after
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
 }
 
 fn signatories(server: &Server, query: &str) -> Vec<Value> {
@@ -118,19 +164,37 @@ fn signers_withdraw_reendorse_restart_and_audit() {
             let letter = w.letter();
             let out = signet_with_env(
                 &w.work,
-                &["sign", "--key", &key_file, "--letter", &letter, "--name", name, "-o", &format!("{key}.endorsement")],
+                &[
+                    "sign",
+                    "--key",
+                    &key_file,
+                    "--letter",
+                    &letter,
+                    "--name",
+                    name,
+                    "-o",
+                    &format!("{key}.endorsement"),
+                ],
                 &[("SIGNET_PASSPHRASE", "correct horse battery staple")],
             );
             assert_exit(&out, 0, "sign with an encrypted key");
         } else {
             w.keygen(&key);
             let affiliation = format!("Org {i}");
-            w.sign(&key, name, &["--affiliation", &affiliation], &format!("{key}.endorsement"));
+            w.sign(
+                &key,
+                name,
+                &["--affiliation", &affiliation],
+                &format!("{key}.endorsement"),
+            );
         }
         let file = format!("{key}.endorsement");
         let out = w.submit(&server, &file);
         assert_exit(&out, 0, "submit");
-        assert!(w.work.join(format!("{file}.tlog-proof")).exists(), "submit saves the proof");
+        assert!(
+            w.work.join(format!("{file}.tlog-proof")).exists(),
+            "submit saves the proof"
+        );
         w.verify(&server, &file);
         let audit = w.audit(&server);
         assert_eq!(audit["size"].as_u64(), Some(server.size()));
@@ -148,7 +212,12 @@ fn signers_withdraw_reendorse_restart_and_audit() {
 
     // A different endorsement while one is active is refused (409 → exit 1).
     std::thread::sleep(Duration::from_millis(1100));
-    w.sign("s2", "Signer 2", &["--affiliation", "Another Org"], "s2-second.endorsement");
+    w.sign(
+        "s2",
+        "Signer 2",
+        &["--affiliation", "Another Org"],
+        "s2-second.endorsement",
+    );
     let conflict = w.submit(&server, "s2-second.endorsement");
     assert_exit(&conflict, 1, "conflicting endorsement");
     assert_eq!(server.size(), size_after_signing);
@@ -157,7 +226,15 @@ fn signers_withdraw_reendorse_restart_and_audit() {
     // A withdrawal, then a replay of the withdrawn endorsement, then a re-endorsement.
     let s6_index = submitted_index(&w.submit(&server, "s6.endorsement"));
     let letter = w.letter();
-    let out = w.run(&["withdraw", "--key", "keys/s6.key", "--letter", &letter, "-o", "s6.withdrawal"]);
+    let out = w.run(&[
+        "withdraw",
+        "--key",
+        "keys/s6.key",
+        "--letter",
+        &letter,
+        "-o",
+        "s6.withdrawal",
+    ]);
     assert_exit(&out, 0, "withdraw");
     assert_exit(&w.submit(&server, "s6.withdrawal"), 0, "submit withdrawal");
     assert_eq!(server.size(), size_after_signing + 1);
@@ -168,13 +245,34 @@ fn signers_withdraw_reendorse_restart_and_audit() {
 
     let replay = w.submit(&server, "s6.endorsement");
     assert_exit(&replay, 0, "replayed endorsement");
-    assert_eq!(submitted_index(&replay), s6_index, "a replay answers with the original index");
-    assert_eq!(server.size(), size_after_signing + 1, "a replay adds nothing");
-    assert_eq!(signatories(&server, "&status=withdrawn").len(), 1, "the replay did not re-endorse");
+    assert_eq!(
+        submitted_index(&replay),
+        s6_index,
+        "a replay answers with the original index"
+    );
+    assert_eq!(
+        server.size(),
+        size_after_signing + 1,
+        "a replay adds nothing"
+    );
+    assert_eq!(
+        signatories(&server, "&status=withdrawn").len(),
+        1,
+        "the replay did not re-endorse"
+    );
 
     std::thread::sleep(Duration::from_millis(1100));
-    w.sign("s6", "Signer 6", &["--role", "Returning signer"], "s6-again.endorsement");
-    assert_exit(&w.submit(&server, "s6-again.endorsement"), 0, "re-endorsement");
+    w.sign(
+        "s6",
+        "Signer 6",
+        &["--role", "Returning signer"],
+        "s6-again.endorsement",
+    );
+    assert_exit(
+        &w.submit(&server, "s6-again.endorsement"),
+        0,
+        "re-endorsement",
+    );
     w.verify(&server, "s6-again.endorsement");
     assert_eq!(server.size(), size_after_signing + 2);
     w.audit(&server);
@@ -182,13 +280,31 @@ fn signers_withdraw_reendorse_restart_and_audit() {
     let active = signatories(&server, "&status=active");
     assert_eq!(active.len(), 20);
     let s6 = active.iter().find(|r| r["name"] == "Signer 6").unwrap();
-    assert_eq!(s6["role"], "Returning signer", "the row shows the latest endorsement");
+    assert_eq!(
+        s6["role"], "Returning signer",
+        "the row shows the latest endorsement"
+    );
 
     // Search in any script, case-insensitively.
     let hits = signatories(&server, "&q=signer%201");
     let mut hit_names: Vec<&str> = hits.iter().map(|r| r["name"].as_str().unwrap()).collect();
     hit_names.sort_unstable();
-    assert_eq!(hit_names, ["Signer 1", "Signer 10", "Signer 11", "Signer 12", "Signer 13", "Signer 14", "Signer 15", "Signer 16", "Signer 17", "Signer 18", "Signer 19"]);
+    assert_eq!(
+        hit_names,
+        [
+            "Signer 1",
+            "Signer 10",
+            "Signer 11",
+            "Signer 12",
+            "Signer 13",
+            "Signer 14",
+            "Signer 15",
+            "Signer 16",
+            "Signer 17",
+            "Signer 18",
+            "Signer 19"
+        ]
+    );
     let hits = signatories(&server, "&q=%E5%BC%A0"); // 张
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0]["name"], "张伟");
@@ -204,10 +320,21 @@ fn signers_withdraw_reendorse_restart_and_audit() {
     assert!(server.stop().success(), "graceful shutdown exits 0");
     let server = Server::start(&w.data);
     assert_eq!(server.size(), size);
-    assert_eq!(server.get("/checkpoint").1, checkpoint, "no new checkpoint is needed after a restart");
+    assert_eq!(
+        server.get("/checkpoint").1,
+        checkpoint,
+        "no new checkpoint is needed after a restart"
+    );
     for i in 0..20 {
         let proof_out = w.run(&[
-            "proof", "--server", &server.url, "--log-key", &server.vkey, "--index", &(i + 1).to_string(), "-o",
+            "proof",
+            "--server",
+            &server.url,
+            "--log-key",
+            &server.vkey,
+            "--index",
+            &(i + 1).to_string(),
+            "-o",
             &format!("restart-{i}.tlog-proof"),
         ]);
         assert_exit(&proof_out, 0, "proof after restart");
@@ -220,7 +347,10 @@ fn signers_withdraw_reendorse_restart_and_audit() {
     let mirror = tempfile::tempdir().unwrap();
     copy_dir(&w.data.join("log"), mirror.path());
     let files = StaticServer::start(mirror.path());
-    let mirror_state = mirror.path().join("..").join(format!("state-{}", std::process::id()));
+    let mirror_state = mirror
+        .path()
+        .join("..")
+        .join(format!("state-{}", std::process::id()));
     let audit = w.audit_url(&files.url, &server.vkey, &mirror_state);
     assert_eq!(audit["size"].as_u64(), Some(size));
     let _ = std::fs::remove_dir_all(&mirror_state);
@@ -232,17 +362,36 @@ fn signers_withdraw_reendorse_restart_and_audit() {
     bytes[last] ^= 0x01;
     std::fs::write(&bundle, &bytes).unwrap();
     let fresh = w.work.join("fresh-state");
-    let out = w.run(&["audit", "--server", &files.url, "--log-key", &server.vkey, "--state", &fresh.display().to_string()]);
+    let out = w.run(&[
+        "audit",
+        "--server",
+        &files.url,
+        "--log-key",
+        &server.vkey,
+        "--state",
+        &fresh.display().to_string(),
+    ]);
     assert_exit(&out, 1, "audit of a mirror serving a tampered bundle");
-    assert!(!fresh.join("checkpoint").exists(), "a failed audit saves no state");
+    assert!(
+        !fresh.join("checkpoint").exists(),
+        "a failed audit saves no state"
+    );
 
     // The same bundle modified in the server's own data directory: the server refuses
     // to start on it rather than serve it.
     let mut server = server;
     assert!(server.stop().success());
-    std::fs::write(w.data.join(format!("log/tile/entries/000.p/{size}")), &bytes).unwrap();
-    let refused = Server::try_start_with(&w.data, &[]).expect_err("the server must not start on a tampered bundle");
-    assert!(refused.contains("cannot be trusted"), "the refusal says why: {refused}");
+    std::fs::write(
+        w.data.join(format!("log/tile/entries/000.p/{size}")),
+        &bytes,
+    )
+    .unwrap();
+    let refused = Server::try_start_with(&w.data, &[])
+        .expect_err("the server must not start on a tampered bundle");
+    assert!(
+        refused.contains("cannot be trusted"),
+        "the refusal says why: {refused}"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -265,13 +414,25 @@ fn a_modified_hash_tile_is_caught_by_audit() {
     for i in 0..3 {
         let key = format!("t{i}");
         w.keygen(&key);
-        w.sign(&key, &format!("Tile Tester {i}"), &[], &format!("{key}.endorsement"));
-        assert_exit(&w.submit(&server, &format!("{key}.endorsement")), 0, "submit");
+        w.sign(
+            &key,
+            &format!("Tile Tester {i}"),
+            &[],
+            &format!("{key}.endorsement"),
+        );
+        assert_exit(
+            &w.submit(&server, &format!("{key}.endorsement")),
+            0,
+            "submit",
+        );
     }
     let clean = w.audit(&server);
     let size = clean["size"].as_u64().unwrap();
     let tile_path = format!("tile/0/000.p/{size}");
-    assert!(w.data.join("log").join(&tile_path).exists(), "the level-0 partial tile of a {size}-entry log exists");
+    assert!(
+        w.data.join("log").join(&tile_path).exists(),
+        "the level-0 partial tile of a {size}-entry log exists"
+    );
 
     // A mirror that serves a modified hash tile is caught by audit.
     let mirror = tempfile::tempdir().unwrap();
@@ -284,13 +445,25 @@ fn a_modified_hash_tile_is_caught_by_audit() {
     bytes[0] ^= 0x80;
     std::fs::write(&tile, &bytes).unwrap();
     let fresh = w.work.join("fresh").display().to_string();
-    let out = w.run(&["audit", "--server", &clean_mirror.url, "--log-key", &server.vkey, "--state", &fresh]);
+    let out = w.run(&[
+        "audit",
+        "--server",
+        &clean_mirror.url,
+        "--log-key",
+        &server.vkey,
+        "--state",
+        &fresh,
+    ]);
     assert_exit(&out, 1, "audit of a mirror serving a tampered hash tile");
 
     // The server itself refuses to start on tiles that contradict its checkpoint.
     let mut server = server;
     assert!(server.stop().success());
     std::fs::write(w.data.join("log").join(&tile_path), &bytes).unwrap();
-    let refused = Server::try_start_with(&w.data, &[]).expect_err("the server must not start on a tampered tile");
-    assert!(refused.to_lowercase().contains("checkpoint"), "the refusal says why: {refused}");
+    let refused = Server::try_start_with(&w.data, &[])
+        .expect_err("the server must not start on a tampered tile");
+    assert!(
+        refused.to_lowercase().contains("checkpoint"),
+        "the refusal says why: {refused}"
+    );
 }
