@@ -156,7 +156,26 @@ impl Server {
     /// Starts a server with extra flags, or returns what it printed when it exits or does
     /// not start listening within 60 s.
     pub fn try_start_with(data: &Path, extra: &[&str]) -> Result<Server, String> {
-        let mut child = Command::new(server_bin())
+        Server::try_start_wrapped(&[], data, extra)
+    }
+
+    /// Like [`Server::try_start_with`], but runs the server under `wrapper` (a program and
+    /// its arguments, such as `strace -o trace`), which must run the command it is given
+    /// with the same standard streams. With an empty `wrapper`, the server runs directly.
+    pub fn try_start_wrapped(
+        wrapper: &[&std::ffi::OsStr],
+        data: &Path,
+        extra: &[&str],
+    ) -> Result<Server, String> {
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(server_bin());
+                c
+            }
+            None => Command::new(server_bin()),
+        };
+        let mut child = command
             .arg("--data")
             .arg(data)
             .arg("--letters")
@@ -236,10 +255,23 @@ impl Server {
 
     /// Stops the server with SIGTERM and waits for a graceful exit; returns its status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.as_ref().expect("server is running").id();
+        self.stop_by_signalling(pid)
+    }
+
+    /// The process id of the child this harness started: the server, or the wrapper of
+    /// [`Server::try_start_wrapped`].
+    pub fn child_pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends SIGTERM to `pid` (the server itself when it runs under a wrapper), then
+    /// waits up to 30 s for the child this harness started to exit; returns its status.
+    pub fn stop_by_signalling(&mut self, pid: u32) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("server is running");
         let status = Command::new("kill")
             .arg("-TERM")
-            .arg(child.id().to_string())
+            .arg(pid.to_string())
             .status()
             .expect("run kill");
         assert!(status.success());
