@@ -46,22 +46,26 @@ const TRACED: &str = "trace=openat,open,creat,write,pwrite64,writev,pwritev,pwri
                       mkdir,mkdirat,unlink,unlinkat,rmdir,link,linkat,sendto,sendmsg,close";
 
 fn strace() -> PathBuf {
-    if let Some(p) = std::env::var_os("SIGNET_STRACE") {
-        return PathBuf::from(p);
-    }
-    let found = std::env::var_os("PATH")
+    let candidates: Vec<PathBuf> = match std::env::var_os("SIGNET_STRACE") {
+        Some(p) => vec![PathBuf::from(p)],
+        None => std::env::var_os("PATH")
+            .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .chain([PathBuf::from("/usr/bin"), PathBuf::from("/bin")])
+            .map(|d| d.join("strace"))
+            .collect(),
+    };
+    candidates
         .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/bin")])
-        .map(|d| d.join("strace"))
-        .find(|p| p.is_file());
-    found.unwrap_or_else(|| {
-        panic!(
-            "strace is not installed: the power-cut test needs it to record the server's \
-             writes, fsyncs and renames. Install it (`apt-get install strace`; CI installs \
-             it) or point SIGNET_STRACE at it"
-        )
-    })
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "strace is not installed: the power-cut test needs it to record the server's \
+                 writes, fsyncs and renames. Install it (`apt-get install strace`; CI installs \
+                 it) or point SIGNET_STRACE at it"
+            )
+        })
 }
 
 fn endorsement(n: u64) -> Vec<u8> {
@@ -230,6 +234,27 @@ fn every_acknowledgement_survives_a_simulated_power_cut() {
         report.unlinks > 0,
         "no partial tile was deleted after the full tile was written"
     );
+
+    // The checker is not blind on the real trace: without the fsyncs of <data>/log/, or
+    // of the temporary files, it must find violations.
+    let log_dir = format!("<{}>", data.join("log").display());
+    let tmp_files = format!("<{}/", data.join("tmp").display());
+    for (what, needle) in [
+        ("the directory fsyncs of <data>/log/", log_dir),
+        ("the fsyncs of the temporary files", tmp_files),
+    ] {
+        let cut: String = trace
+            .lines()
+            .filter(|l| !(l.contains("fsync(") && l.contains(&needle)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let r = check_trace(&cut, &root, &data, &["log.key", "log.vkey"]);
+        assert!(
+            r.violations.len() >= ENTRIES as usize,
+            "without {what}, the checker should flag every acknowledgement; it found {} violations",
+            r.violations.len()
+        );
+    }
 }
 
 /// Negative controls: a trace with one mistake each, which the checker must report.
@@ -292,7 +317,7 @@ fn the_checker_catches_missing_fsyncs_and_in_place_writes() {
     assert_eq!(ok.acked, BTreeSet::from([0]));
 
     // Each mutation removes or adds one line and names what the checker must say.
-    let cases: [(&str, &str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str, &str); 7] = [
         (
             "the checkpoint's directory is not fsynced after the rename",
             "100 10:00:00.000040 fsync(5</r/data/log>) = 0\n",
@@ -331,6 +356,12 @@ fn the_checker_catches_missing_fsyncs_and_in_place_writes() {
             "{\\\"index\\\":0}",
             "{\\\"index\\\":1}",
             "does not cover index 1",
+        ),
+        (
+            "the acknowledgement publishes a checkpoint larger than the durable one",
+            "{\\\"index\\\":0}",
+            "{\\\"checkpoint\\\":\\\"o\\\\n2\\\\nx\\\\n\\\",\\\"index\\\":0}",
+            "publishes a checkpoint of size 2",
         ),
     ];
     for (what, from, to, expect) in cases {
@@ -852,6 +883,13 @@ impl<'a> Disk<'a> {
         };
         self.report.acks_written += 1;
         self.report.acked.insert(index);
+        // The checkpoint the acknowledgement carries is published by it, so it must be
+        // durable too: the durable one must be at least as large.
+        let published = text
+            .find('{')
+            .and_then(|i| serde_json::from_str::<serde_json::Value>(&text[i..]).ok())
+            .and_then(|v| checkpoint_size(v["checkpoint"].as_str()?.as_bytes()))
+            .unwrap_or(0);
         let what = format!(
             "acknowledgement of index {index} (trace line {})",
             call.line
@@ -876,6 +914,12 @@ impl<'a> Disk<'a> {
             if size <= index {
                 return self.violation(format!(
                     "{what}: the durable checkpoint (written as {}, size {size}) does not cover index {index}",
+                    self.nodes[id].born
+                ));
+            }
+            if size < published {
+                return self.violation(format!(
+                    "{what}: it publishes a checkpoint of size {published}, but a power cut could leave one of size {size} (written as {})",
                     self.nodes[id].born
                 ));
             }
