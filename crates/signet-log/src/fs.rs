@@ -1,10 +1,11 @@
 //! The default [`Storage`] backend: the tlog-tiles tree as plain files, laid out exactly
 //! like the URLs, so that any static web server can serve the folder as it is.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use signet_core::TileId;
@@ -19,6 +20,10 @@ pub struct FsStorage {
     root: PathBuf,
     tmp: PathBuf,
     counter: AtomicU64,
+    /// Directories under `root` whose contents and own names this process has made
+    /// durable. A directory found on disk may come from a process killed before it
+    /// fsynced the directory's name, so each is fsynced once before it is relied on.
+    durable_dirs: Mutex<HashSet<PathBuf>>,
 }
 
 impl FsStorage {
@@ -33,7 +38,14 @@ impl FsStorage {
             fs::remove_dir_all(&tmp).map_err(|e| Error::io("clean", &tmp, e))?;
         }
         create_dirs_durably(&tmp)?;
+        // `create_dirs_durably` trusts a folder that already exists; a killed process may
+        // have created it without fsyncing its name, so make it durable here.
+        sync_dir(&root)?;
+        if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
         Ok(FsStorage {
+            durable_dirs: Mutex::new(HashSet::from([root.clone()])),
             root,
             tmp,
             counter: AtomicU64::new(0),
@@ -95,7 +107,7 @@ impl FsStorage {
         for ((dest, _), temp) in files.iter().zip(&temps) {
             let parent = dest.parent().unwrap_or(&self.root).to_path_buf();
             if !dirs.contains(&parent) {
-                create_dirs_durably(&parent)?;
+                self.ensure_dir(&parent)?;
             }
             fs::rename(temp, dest).map_err(|e| Error::io("rename", dest, e))?;
             dirs.insert(parent);
@@ -121,7 +133,66 @@ impl FsStorage {
     }
 }
 
+impl FsStorage {
+    /// Creates `dir` (under `root`) if needed and makes it and its name durable, once per
+    /// process: a directory that already exists may have been created by a process that
+    /// was killed before it fsynced the directory's name into its parent.
+    fn ensure_dir(&self, dir: &Path) -> Result<(), Error> {
+        if self.durable_dirs.lock().unwrap_or_else(|e| e.into_inner()).contains(dir) {
+            return Ok(());
+        }
+        let parent = dir.parent().filter(|p| dir.starts_with(&self.root) && *p != dir);
+        let Some(parent) = parent else {
+            return create_dirs_durably(dir);
+        };
+        self.ensure_dir(parent)?;
+        match fs::create_dir(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io("create directory", dir, e)),
+        }
+        sync_dir(dir)?;
+        sync_dir(parent)?;
+        self.durable_dirs.lock().unwrap_or_else(|e| e.into_inner()).insert(dir.to_path_buf());
+        Ok(())
+    }
+}
+
 impl Storage for FsStorage {
+    fn sync_existing(&self) -> Result<(), Error> {
+        // File contents were fsynced before every rename; what a killed process may have
+        // left without its fsync is a name, so every directory is fsynced (children
+        // first, then the folder that names them), and the checkpoint's contents too.
+        fn walk(dir: &Path, dirs: &mut Vec<PathBuf>) -> Result<(), Error> {
+            let entries = fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io("list", dir, e))?;
+                let kind = entry.file_type().map_err(|e| Error::io("stat", entry.path(), e))?;
+                if kind.is_dir() {
+                    walk(&entry.path(), dirs)?;
+                }
+            }
+            dirs.push(dir.to_path_buf());
+            Ok(())
+        }
+        let checkpoint = self.root.join("checkpoint");
+        match File::open(&checkpoint) {
+            Ok(f) => f.sync_all().map_err(|e| Error::io("fsync", &checkpoint, e))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("open", &checkpoint, e)),
+        }
+        let mut dirs = Vec::new();
+        walk(&self.root, &mut dirs)?;
+        for dir in &dirs {
+            sync_dir(dir)?;
+        }
+        if let Some(parent) = self.root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        self.durable_dirs.lock().unwrap_or_else(|e| e.into_inner()).extend(dirs);
+        Ok(())
+    }
+
     fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, Error> {
         read_optional(&self.root.join("checkpoint"))
     }

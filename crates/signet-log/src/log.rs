@@ -18,7 +18,7 @@ use signet_core::{
 };
 use tokio::sync::oneshot;
 
-use crate::fs::{FsStorage, create_dirs_durably, write_file_durably};
+use crate::fs::{FsStorage, create_dirs_durably, sync_dir, write_file_durably};
 use crate::index::{Index, IndexReader, LetterInfo, SignatoryPage, SignatoryQuery};
 use crate::letters::{HostedLetter, load_letters};
 use crate::metrics::LogMetrics;
@@ -143,6 +143,10 @@ impl Log {
             },
             e => e,
         };
+        // Before reading anything, make durable what a killed predecessor may have left
+        // undurable: the key files' names in the data folder, and the log's own files.
+        sync_dir(&data)?;
+        storage.sync_existing()?;
         let key = load_or_create_key(&config, storage.as_ref()).map_err(with_dir)?;
         let verifier = key.verifier();
         write_file_durably(

@@ -53,4 +53,12 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
 
     /// True when the store holds neither a checkpoint nor any tile (a new log).
     fn is_empty(&self) -> Result<bool, Error>;
+
+    /// Makes everything the store already holds durable, as if it had just been written.
+    ///
+    /// A process killed between a rename and the fsync of its directory leaves a name
+    /// that a power cut could still take away, although the next process reads it like
+    /// any other. The log calls this once when it opens, before it reads or publishes
+    /// anything, so that it never serves, or builds on, a checkpoint that is not durable.
+    fn sync_existing(&self) -> Result<(), Error>;
 }

@@ -419,6 +419,12 @@ impl Faulty {
 }
 
 impl Storage for Faulty {
+    fn sync_existing(&self) -> Result<(), Error> {
+        if self.dead.load(Ordering::SeqCst) {
+            return Err(Error::Injected("dead"));
+        }
+        self.inner.sync_existing()
+    }
     fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, Error> {
         if self.dead.load(Ordering::SeqCst) {
             return Err(Error::Injected("dead"));

@@ -1096,6 +1096,9 @@ impl Gated {
 }
 
 impl Storage for Gated {
+    fn sync_existing(&self) -> Result<(), Error> {
+        self.inner.sync_existing()
+    }
     fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, Error> {
         self.inner.read_checkpoint()
     }
