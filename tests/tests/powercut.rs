@@ -258,6 +258,94 @@ fn every_acknowledgement_survives_a_simulated_power_cut() {
 }
 
 /// Negative controls: a trace with one mistake each, which the checker must report.
+/// A process killed right after renaming a checkpoint into place, before fsyncing
+/// `log/`, leaves a checkpoint a power cut could still take away. The next process must
+/// make it durable before it serves anything.
+#[test]
+fn a_restart_after_sigkill_makes_the_stored_log_durable_before_serving() {
+    let strace = strace();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let log_dir = data.join("log");
+    // The fourth fsync of log/ follows the letter registration's checkpoint rename: the
+    // server is killed there, so log/ holds a checkpoint whose name was never fsynced.
+    let status = std::process::Command::new(&strace)
+        .args([
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=fsync",
+            "-e",
+            "inject=fsync:signal=KILL:when=4",
+            "-P",
+        ])
+        .arg(&log_dir)
+        .arg(signet_tests::server_bin())
+        .arg("--data")
+        .arg(&data)
+        .arg("--letters")
+        .arg(signet_tests::letters_dir())
+        .args(["--listen", "127.0.0.1:0", "--rate-limit", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run the server under strace");
+    assert!(
+        !status.success(),
+        "the injected SIGKILL stops the first server"
+    );
+    assert!(
+        log_dir.join("checkpoint").exists(),
+        "the first server got as far as a checkpoint"
+    );
+
+    let trace = tmp.path().join("restart.trace");
+    let wrapper: Vec<&OsStr> = vec![
+        strace.as_os_str(),
+        OsStr::new("-f"),
+        OsStr::new("-qq"),
+        OsStr::new("-yy"),
+        OsStr::new("-e"),
+        OsStr::new("trace=fsync,write"),
+        OsStr::new("-o"),
+        trace.as_os_str(),
+    ];
+    let mut server =
+        Server::try_start_wrapped(&wrapper, &data, &[]).expect("the restarted server starts");
+    let (status, _) = server.get("/checkpoint");
+    assert_eq!(status, 200);
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let listening = text
+        .lines()
+        .position(|l| l.contains("listening on http://"))
+        .expect("the trace shows the server announcing its address");
+    let before = &text.lines().collect::<Vec<_>>()[..listening];
+    let synced = |path: &Path| {
+        let needle = format!("<{}>)", path.display());
+        before
+            .iter()
+            .any(|l| l.contains("fsync(") && l.contains(&needle) && l.trim_end().ends_with("= 0"))
+    };
+    assert!(
+        synced(&log_dir),
+        "the restarted server fsyncs log/ before serving:\n{text}"
+    );
+    assert!(
+        synced(&log_dir.join("checkpoint")),
+        "the restarted server fsyncs the checkpoint before serving"
+    );
+    assert!(
+        synced(&data),
+        "the restarted server fsyncs the data folder (the key files' names)"
+    );
+    let pid = server
+        .child_pid()
+        .map(|strace_pid| traced_pid(strace_pid, Instant::now() + Duration::from_secs(10)));
+    assert!(server.stop_by_signalling(pid.unwrap()).success());
+}
+
 #[test]
 fn the_checker_catches_missing_fsyncs_and_in_place_writes() {
     let root = Path::new("/r");

@@ -138,10 +138,17 @@ impl FsStorage {
     /// process: a directory that already exists may have been created by a process that
     /// was killed before it fsynced the directory's name into its parent.
     fn ensure_dir(&self, dir: &Path) -> Result<(), Error> {
-        if self.durable_dirs.lock().unwrap_or_else(|e| e.into_inner()).contains(dir) {
+        if self
+            .durable_dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(dir)
+        {
             return Ok(());
         }
-        let parent = dir.parent().filter(|p| dir.starts_with(&self.root) && *p != dir);
+        let parent = dir
+            .parent()
+            .filter(|p| dir.starts_with(&self.root) && *p != dir);
         let Some(parent) = parent else {
             return create_dirs_durably(dir);
         };
@@ -153,7 +160,10 @@ impl FsStorage {
         }
         sync_dir(dir)?;
         sync_dir(parent)?;
-        self.durable_dirs.lock().unwrap_or_else(|e| e.into_inner()).insert(dir.to_path_buf());
+        self.durable_dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dir.to_path_buf());
         Ok(())
     }
 }
@@ -167,7 +177,9 @@ impl Storage for FsStorage {
             let entries = fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
             for entry in entries {
                 let entry = entry.map_err(|e| Error::io("list", dir, e))?;
-                let kind = entry.file_type().map_err(|e| Error::io("stat", entry.path(), e))?;
+                let kind = entry
+                    .file_type()
+                    .map_err(|e| Error::io("stat", entry.path(), e))?;
                 if kind.is_dir() {
                     walk(&entry.path(), dirs)?;
                 }
@@ -177,7 +189,9 @@ impl Storage for FsStorage {
         }
         let checkpoint = self.root.join("checkpoint");
         match File::open(&checkpoint) {
-            Ok(f) => f.sync_all().map_err(|e| Error::io("fsync", &checkpoint, e))?,
+            Ok(f) => f
+                .sync_all()
+                .map_err(|e| Error::io("fsync", &checkpoint, e))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io("open", &checkpoint, e)),
         }
@@ -189,7 +203,10 @@ impl Storage for FsStorage {
         if let Some(parent) = self.root.parent().filter(|p| !p.as_os_str().is_empty()) {
             sync_dir(parent)?;
         }
-        self.durable_dirs.lock().unwrap_or_else(|e| e.into_inner()).extend(dirs);
+        self.durable_dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(dirs);
         Ok(())
     }
 
