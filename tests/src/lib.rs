@@ -37,6 +37,38 @@ pub fn letter_file() -> PathBuf {
     letters_dir().join("pause-giant-ai-experiments.txt")
 }
 
+/// A fresh, validly signed endorsement of the hosted letter by the `n`th signer of a
+/// test (`tag` keeps the keys of different tests apart), dated now.
+pub fn endorsement(tag: &str, n: u64) -> Vec<u8> {
+    use signet_core::entry::{Endorsement, Statement};
+    use signet_core::keys::{KeyName, SignatureType};
+    use signet_core::{Hash, LetterId, SigningKey, Timestamp};
+    let seed = Hash::sha256(format!("{tag}-signer-{}-{n}", std::process::id()).as_bytes()).0;
+    let key = SigningKey::from_seed(
+        KeyName::parse(&format!("{tag}{n}")).expect("key name"),
+        SignatureType::Ed25519,
+        &seed,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let statement = Statement::Endorsement(Endorsement {
+        letter: LETTER_ID.parse::<LetterId>().expect("letter ID"),
+        name: format!("{tag} tester {n}"),
+        affiliation: None,
+        role: None,
+        identity: vec![],
+        time: Timestamp::from_unix(now).expect("a time after 2000"),
+        key: key.verifier(),
+    });
+    statement
+        .sign(&key)
+        .expect("a valid endorsement")
+        .bytes()
+        .to_vec()
+}
+
 /// The hosted letter's ID, computed independently twice (DESIGN §2).
 pub const LETTER_ID: &str =
     "sha256:7498dd3c172cb4a172c293efee5191d92efd23151358d3861121ec2be91db9e3";

@@ -10,13 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use signet_core::entry::{Endorsement, Statement};
-use signet_core::keys::{KeyName, SignatureType};
 use signet_core::merkle;
-use signet_core::{
-    Hash, LetterId, SignedCheckpoint, SigningKey, Timestamp, TlogProof, VerifierKey,
-};
-use signet_tests::{LETTER_ID, Server, assert_exit, signet};
+use signet_core::{Hash, SignedCheckpoint, TlogProof, VerifierKey};
+use signet_tests::{Server, assert_exit, signet};
 
 const SUBMITTERS: usize = 4;
 
@@ -28,26 +24,7 @@ struct Acks {
 }
 
 fn endorsement(n: u64) -> Vec<u8> {
-    let seed = Hash::sha256(format!("crash-signer-{}-{n}", std::process::id()).as_bytes()).0;
-    let key = SigningKey::from_seed(
-        KeyName::parse(&format!("crash{n}")).unwrap(),
-        SignatureType::Ed25519,
-        &seed,
-    );
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let statement = Statement::Endorsement(Endorsement {
-        letter: LETTER_ID.parse::<LetterId>().unwrap(),
-        name: format!("Crash Tester {n}"),
-        affiliation: None,
-        role: None,
-        identity: vec![],
-        time: Timestamp::from_unix(now).unwrap(),
-        key: key.verifier(),
-    });
-    statement.sign(&key).unwrap().bytes().to_vec()
+    signet_tests::endorsement("crash", n)
 }
 
 /// Pseudo-random milliseconds in `lo..hi`, different in every trial.
@@ -187,12 +164,7 @@ fn check_after_restart(server: &Server, acks: &Acks, log_key: &VerifierKey) {
             &format!("/v1/proof/inclusion?index={index}&size={}", head.size),
             200,
         );
-        let hashes: Vec<Hash> = v["hashes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-            .collect();
+        let hashes = proof_hashes(&v);
         merkle::verify_inclusion(&leaf, index, head.size, &hashes, &head.root)
             .expect("acknowledged entry is in the new tree");
     }
@@ -204,14 +176,19 @@ fn check_after_restart(server: &Server, acks: &Acks, log_key: &VerifierKey) {
             &format!("/v1/proof/consistency?old={old}&size={}", head.size),
             200,
         );
-        let hashes: Vec<Hash> = v["hashes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-            .collect();
+        let hashes = proof_hashes(&v);
         merkle::verify_consistency(old, head.size, &old_root, &head.root, &hashes).unwrap_or_else(
             |e| panic!("checkpoint of size {old} is not consistent with the restarted log: {e}"),
         );
     }
+}
+
+/// The `hashes` of a JSON proof answer.
+fn proof_hashes(v: &serde_json::Value) -> Vec<Hash> {
+    v["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect()
 }

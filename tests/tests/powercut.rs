@@ -28,13 +28,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use signet_core::entry::{Endorsement, Statement};
-use signet_core::keys::{KeyName, SignatureType};
+use signet_core::TileId;
 use signet_core::tiles::{TILE_HEIGHT, TILE_WIDTH, TileLevel};
-use signet_core::{Hash, LetterId, SigningKey, TileId, Timestamp};
-use signet_tests::{LETTER_ID, Server};
+use signet_tests::Server;
 
 /// Entries submitted: more than one full tile (256), so a full tile and a full entry
 /// bundle are written and their partial versions deleted.
@@ -69,26 +67,7 @@ fn strace() -> PathBuf {
 }
 
 fn endorsement(n: u64) -> Vec<u8> {
-    let seed = Hash::sha256(format!("powercut-signer-{}-{n}", std::process::id()).as_bytes()).0;
-    let key = SigningKey::from_seed(
-        KeyName::parse(&format!("powercut{n}")).unwrap(),
-        SignatureType::Ed25519,
-        &seed,
-    );
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let statement = Statement::Endorsement(Endorsement {
-        letter: LETTER_ID.parse::<LetterId>().unwrap(),
-        name: format!("Power Cut {n}"),
-        affiliation: None,
-        role: None,
-        identity: vec![],
-        time: Timestamp::from_unix(now).unwrap(),
-        key: key.verifier(),
-    });
-    statement.sign(&key).unwrap().bytes().to_vec()
+    signet_tests::endorsement("powercut", n)
 }
 
 /// The pid of the process `strace` started (its only child).
