@@ -280,6 +280,14 @@ impl Server {
     /// Kills the server with SIGKILL, as a crash would, and waits for it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // Under a wrapper such as strace, the server is the wrapper's child; killing
+            // only the wrapper would leave the server running.
+            let pid = child.id();
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
+            for grandchild in children.split_whitespace() {
+                let _ = Command::new("kill").args(["-KILL", grandchild]).status();
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
