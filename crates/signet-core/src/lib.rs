@@ -6,6 +6,7 @@ mod error;
 pub mod b64;
 pub mod checkpoint;
 pub mod cosignature;
+pub mod edge;
 pub mod entry;
 pub mod hash;
 pub mod keys;

@@ -254,6 +254,15 @@ impl Log {
         self.published.head()
     }
 
+    /// Whether the log accepts submissions: `Err` with the reason, in words an operator
+    /// can act on, while it cannot write or has found corrupt storage.
+    pub fn health(&self) -> Result<(), String> {
+        if self.published.failed.load(Ordering::Relaxed) {
+            return Err("its storage failed; the operator must restart it".into());
+        }
+        Ok(())
+    }
+
     /// What the sequencer measured.
     pub fn metrics(&self) -> &LogMetrics {
         &self.published.metrics

@@ -10,14 +10,14 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use signet_core::edge::Edge;
 use signet_core::entry::Slug;
-use signet_core::merkle::Subtree;
 use signet_core::note::Note;
 use signet_core::state::{self, Decision, SignerRecord};
-use signet_core::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileLevel};
+use signet_core::tiles::{TILE_HEIGHT, TILE_WIDTH};
 use signet_core::{
     Checkpoint, CompactRange, Entry, Hash, LetterId, SignedCheckpoint, SigningKey, Statement,
-    TileId, TlogProof, VerifierKey,
+    TlogProof, VerifierKey,
 };
 use tokio::sync::oneshot;
 
@@ -120,17 +120,6 @@ impl Published {
     }
 }
 
-/// The right edge of the stored tree: everything the writer needs to append.
-#[derive(Debug, Clone)]
-pub(crate) struct Edge {
-    range: CompactRange,
-    /// `hashes[L]`: the hashes of the partial hash tile of level `L` (fewer than 256).
-    hashes: Vec<Vec<Hash>>,
-    /// The partial entry bundle's bytes and its number of entries.
-    bundle: Vec<u8>,
-    bundle_len: u64,
-}
-
 /// Registered letters and their slugs, as the writer decides with them.
 #[derive(Debug, Default)]
 pub(crate) struct Letters {
@@ -194,9 +183,8 @@ pub(crate) fn load_edge(
             );
         }
     }
-    let bundle_len = size % TILE_WIDTH;
-    let mut bundle = Vec::new();
-    if bundle_len > 0 {
+    let mut bundle: Option<Arc<crate::tree::Bundle>> = None;
+    if size % TILE_WIDTH > 0 {
         let b = reader.bundle(size / TILE_WIDTH, size)?;
         let level0 = edge_hashes.first().map(Vec::as_slice).unwrap_or_default();
         if b.entries.len() != level0.len()
@@ -209,25 +197,21 @@ pub(crate) fn load_edge(
                 "the last entry bundle does not match the level-0 hash tile",
             ));
         }
-        for e in &b.entries {
-            tiles::push_bundle_entry(&mut bundle, e)?;
-        }
+        bundle = Some(b);
     }
+    let entries: Vec<&[u8]> = bundle
+        .iter()
+        .flat_map(|b| b.entries.iter().map(Vec::as_slice))
+        .collect();
+    let edge = Edge::from_parts(range, edge_hashes, &entries)
+        .map_err(|e| corrupt(format!("the stored right edge does not fit together: {e}")))?;
     let head = Arc::new(Head {
         size,
         root: checkpoint.root,
         text: signed.to_string(),
         checkpoint: signed,
     });
-    Ok((
-        head,
-        Edge {
-            range,
-            hashes: edge_hashes,
-            bundle,
-            bundle_len,
-        },
-    ))
+    Ok((head, edge))
 }
 
 fn corrupt(reason: impl Into<String>) -> Error {
@@ -235,109 +219,6 @@ fn corrupt(reason: impl Into<String>) -> Error {
         dir: Default::default(),
         reason: reason.into(),
     }
-}
-
-/// The tiles a batch writes and the edge after it.
-struct Built {
-    edge: Edge,
-    tiles: Vec<(TileId, Vec<u8>)>,
-    /// The hash tiles of the batch, for the cache.
-    nodes: Vec<(TileId, Vec<Hash>)>,
-    /// Full tiles written, whose partial versions can go once the checkpoint is durable.
-    full: Vec<TileId>,
-}
-
-impl Edge {
-    /// Appends entries to a copy of the edge and returns the tiles to write: every tile
-    /// that became full, and the new partial tile of each level that changed.
-    fn build(&self, entries: &[&[u8]]) -> Result<Built, Error> {
-        let mut edge = self.clone();
-        let mut tiles_out = Vec::new();
-        let mut nodes = Vec::new();
-        let mut full = Vec::new();
-        let mut changed = vec![false; edge.hashes.len()];
-        let mut bundle_changed = false;
-        for entry in entries {
-            let index = edge.range.size();
-            tiles::push_bundle_entry(&mut edge.bundle, entry)?;
-            edge.bundle_len += 1;
-            bundle_changed = true;
-            if edge.bundle_len == TILE_WIDTH {
-                let tile = TileId {
-                    level: TileLevel::Entries,
-                    index: index / TILE_WIDTH,
-                    width: TILE_WIDTH as u16,
-                };
-                tiles_out.push((tile, std::mem::take(&mut edge.bundle)));
-                full.push(tile);
-                edge.bundle_len = 0;
-                bundle_changed = false;
-            }
-            let hashes = &mut edge.hashes;
-            edge.range
-                .append(Hash::leaf(entry), |st: Subtree, h: &Hash| {
-                    if !st.level.is_multiple_of(TILE_HEIGHT) {
-                        return;
-                    }
-                    let level = usize::from(st.level / TILE_HEIGHT);
-                    if hashes.len() <= level {
-                        hashes.resize(level + 1, Vec::new());
-                        changed.resize(level + 1, false);
-                    }
-                    hashes[level].push(*h);
-                    changed[level] = true;
-                    if hashes[level].len() as u64 == TILE_WIDTH {
-                        let tile = TileId {
-                            level: TileLevel::Hashes(level as u8),
-                            index: st.index / TILE_WIDTH,
-                            width: TILE_WIDTH as u16,
-                        };
-                        let done = std::mem::take(&mut hashes[level]);
-                        tiles_out.push((tile, hash_bytes(&done)));
-                        nodes.push((tile, done));
-                        full.push(tile);
-                        changed[level] = false;
-                    }
-                });
-        }
-        let size = edge.range.size();
-        for (level, hashes) in edge.hashes.iter().enumerate() {
-            if !changed.get(level).copied().unwrap_or(false) || hashes.is_empty() {
-                continue;
-            }
-            let count = size >> (level as u32 * u32::from(TILE_HEIGHT));
-            let tile = TileId {
-                level: TileLevel::Hashes(level as u8),
-                index: count / TILE_WIDTH,
-                width: (count % TILE_WIDTH) as u16,
-            };
-            debug_assert_eq!(usize::from(tile.width), hashes.len());
-            tiles_out.push((tile, hash_bytes(hashes)));
-            nodes.push((tile, hashes.clone()));
-        }
-        if bundle_changed && edge.bundle_len > 0 {
-            let tile = TileId {
-                level: TileLevel::Entries,
-                index: size / TILE_WIDTH,
-                width: edge.bundle_len as u16,
-            };
-            tiles_out.push((tile, edge.bundle.clone()));
-        }
-        Ok(Built {
-            edge,
-            tiles: tiles_out,
-            nodes,
-            full,
-        })
-    }
-}
-
-fn hash_bytes(hashes: &[Hash]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(hashes.len() * 32);
-    for h in hashes {
-        out.extend_from_slice(&h.0);
-    }
-    out
 }
 
 /// Decides entries against the index plus what the current batch has already decided.
@@ -456,7 +337,7 @@ impl Writer {
     }
 
     fn size(&self) -> u64 {
-        self.edge.range.size()
+        self.edge.size()
     }
 
     /// Brings the index to the log's size: rebuilt from scratch when `rebuild` is set, or
@@ -709,12 +590,12 @@ impl Writer {
             return Ok((verdicts, self.published.head()));
         }
         let decided = Instant::now();
-        let built = self.edge.build(&appended)?;
+        let built = self.edge.append(&appended)?;
         let storage = self.published.reader.storage().clone();
         storage.write_tiles(&built.tiles)?;
         let tiles_written = Instant::now();
-        let size = built.edge.range.size();
-        let root = built.edge.range.root();
+        let size = built.edge.size();
+        let root = built.edge.root();
         let checkpoint = Checkpoint {
             origin: self.log_key.name().as_str().to_owned(),
             size,
@@ -729,7 +610,7 @@ impl Writer {
         // Committed: the tiles and the checkpoint are durable.
         let built_tiles = built.tiles.len();
         self.edge = built.edge;
-        for (tile, hashes) in built.nodes {
+        for (tile, hashes) in built.hash_tiles {
             self.published
                 .reader
                 .insert_hash_tile(tile, Arc::new(TileNodes::new(hashes)));
