@@ -4,7 +4,7 @@
 //! leave the body grammar barely explored. The target therefore also hands the text of
 //! any well-formed note (and the whole input, when it is UTF-8) to
 //! `Statement::parse_body`, which needs no signature. Every statement has exactly one
-//! encoding (DESIGN §3): whatever parses must format back to its input.
+//! encoding (docs/protocol.md): whatever parses must format back to its input.
 
 #![no_main]
 

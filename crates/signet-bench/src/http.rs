@@ -132,7 +132,7 @@ pub fn log_info(server: &ServerUrl) -> Result<LogInfo> {
     }
     serde_json::from_str(&answer.body).with_context(|| {
         format!(
-            "GET {} is not the JSON of DESIGN §5",
+            "GET {} is not the JSON of docs/http-api.md",
             server.join("/v1/log")
         )
     })

@@ -367,7 +367,7 @@ fn submit_one(
                     tally.already_logged += 1;
                 }
                 let checked = serde_json::from_str::<Ack>(&answer.body)
-                    .context("the acknowledgement is not the JSON of DESIGN §5")
+                    .context("the acknowledgement is not the JSON of docs/http-api.md")
                     .and_then(|ack| run.checker.check(entry, &ack));
                 match checked {
                     Ok(()) => tally.proofs_verified += 1,

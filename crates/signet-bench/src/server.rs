@@ -1,7 +1,7 @@
 //! A real `signet-server` on a temporary data directory, for `signet-bench audit`.
 //!
 //! The server listens on `127.0.0.1:0`; its address comes from the `listening on
-//! http://<addr>` line it prints at start (DESIGN §5) and its verifier key from
+//! http://<addr>` line it prints at start (docs/http-api.md) and its verifier key from
 //! `<data>/log.vkey`. The process is killed when the [`Server`] is dropped, so no error
 //! path leaves a server running.
 

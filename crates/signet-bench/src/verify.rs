@@ -21,7 +21,7 @@ use signet_core::{Checkpoint, Hash, TlogProof, VerifierKey, merkle};
 /// it is simply emptied, which costs one extra signature check per checkpoint.
 const CACHE_CAPACITY: usize = 4096;
 
-/// The body of a `201` or `200` answer to `POST /v1/endorsements` (DESIGN §5).
+/// The body of a `201` or `200` answer to `POST /v1/endorsements` (docs/http-api.md).
 #[derive(Debug, Deserialize)]
 pub struct Ack {
     /// The entry's index.
@@ -129,7 +129,7 @@ impl ProofChecker {
 }
 
 /// Parses `--log-key`: a verifier key, or else the path of a file holding one (as the
-/// `signet` command line does, DESIGN §6).
+/// `signet` command line does).
 pub fn parse_log_key(value: &str) -> Result<VerifierKey> {
     if let Ok(key) = VerifierKey::parse(value.trim()) {
         return Ok(key);

@@ -17,7 +17,7 @@ pub enum Error {
         /// What is wrong with it, and where.
         reason: String,
     },
-    /// A text field breaks the text rules of DESIGN §3.
+    /// A text field breaks the text rules (docs/protocol.md, "Text values").
     #[error("invalid {field}: {reason}")]
     InvalidField {
         /// The field name (`name`, `affiliation`, ...).
@@ -63,7 +63,7 @@ pub enum Error {
     /// Indexes or tree sizes that cannot go together.
     #[error("out of range: {0}")]
     OutOfRange(String),
-    /// A rule of state (DESIGN §3) refuses the entry.
+    /// A rule of state (docs/protocol.md, "Rules of state") refuses the entry.
     #[error("{0}")]
     StateRule(String),
     /// The entry's time is too far ahead of the clock.

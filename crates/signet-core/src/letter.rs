@@ -1,4 +1,4 @@
-//! Letters: the canonical form of DESIGN §2 and the letter ID.
+//! Letters: the canonical form of docs/protocol.md ("Letters") and the letter ID.
 
 use std::fmt;
 use std::str::FromStr;
@@ -63,7 +63,7 @@ pub struct Letter {
 }
 
 impl Letter {
-    /// Canonicalises the bytes of a letter file (DESIGN §2): a leading BOM removed,
+    /// Canonicalises the bytes of a letter file (docs/protocol.md, "Letters"): a leading BOM removed,
     /// Unicode NFC, CRLF and CR to LF, trailing U+0020 and U+0009 removed from each line,
     /// leading and trailing blank lines removed, exactly one final LF. Invalid UTF-8 and
     /// an empty letter are errors.

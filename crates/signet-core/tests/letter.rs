@@ -1,4 +1,4 @@
-//! The canonical form of a letter and its ID (DESIGN §2).
+//! The canonical form of a letter and its ID (docs/protocol.md, "Letters").
 
 #![expect(
     clippy::unwrap_used,

@@ -55,7 +55,7 @@ fn c2sp_signed_note_example_verifies() {
 fn design_worked_example_byte_for_byte() {
     let key = demo_log_key();
     let vkey = key.verifier();
-    let expected = String::from_utf8(testdata("design-worked-example.txt")).unwrap();
+    let expected = String::from_utf8(testdata("worked-example.txt")).unwrap();
     let field = |name: &str| {
         expected
             .lines()
@@ -87,7 +87,7 @@ fn design_worked_example_byte_for_byte() {
     let signed = checkpoint.sign(&key).unwrap();
     assert_eq!(
         signed.to_bytes(),
-        testdata("design-worked-example.checkpoint")
+        testdata("worked-example.checkpoint")
     );
     assert_eq!(
         SignedCheckpoint::parse(&signed.to_bytes())

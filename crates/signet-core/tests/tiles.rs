@@ -62,7 +62,7 @@ fn the_spec_example_index() {
 
 #[test]
 fn the_design_worked_example_bundle() {
-    // DESIGN §1: /tile/entries/000.p/2 = 0007 656e7472792d30 0007 656e7472792d31.
+    // The worked example of docs/protocol.md: /tile/entries/000.p/2 = 0007 656e7472792d30 0007 656e7472792d31.
     let mut bundle = Vec::new();
     push_bundle_entry(&mut bundle, b"entry-0").unwrap();
     push_bundle_entry(&mut bundle, b"entry-1").unwrap();
