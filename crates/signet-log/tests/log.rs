@@ -549,3 +549,72 @@ async fn closing_integrates_or_refuses_every_pending_submission() {
     let log = Log::open(config(dir.path())).unwrap();
     check_log(&log, &acked);
 }
+
+#[tokio::test]
+async fn finding_4_the_first_start_stores_the_key_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemStore::new();
+    // The first start dies at its first write: the empty tree's checkpoint.
+    let storage = Arc::new(Faulty::new(MemStorage::open(&store).unwrap()).fail_at(0, true));
+    assert!(Log::open_with(config(dir.path()), storage.clone()).is_err());
+    assert_eq!(storage.ops(), 1, "the checkpoint was the first write");
+    assert!(
+        !dir.path().join("log.key").exists(),
+        "a key was stored before the log it signs"
+    );
+    drop(storage);
+    // The same, with the checkpoint stored and the key lost: an interrupted first start.
+    let storage = Arc::new(
+        Faulty::new(MemStorage::open(&store).unwrap())
+            .fail_at(0, true)
+            .complete_failed_writes(true),
+    );
+    assert!(Log::open_with(config(dir.path()), storage.clone()).is_err());
+    assert!(storage.inner().read_checkpoint().unwrap().is_some());
+    assert!(!dir.path().join("log.key").exists());
+    drop(storage);
+    let log = Log::open_with(
+        config(dir.path()),
+        Arc::new(MemStorage::open(&store).unwrap()),
+    )
+    .unwrap();
+    check_log(&log, &[]);
+}
+
+#[tokio::test]
+async fn a_stale_checkpoint_is_refused_and_surfaces_as_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemStore::new();
+    let storage = Arc::new(Faulty::new(MemStorage::open(&store).unwrap()));
+    let log = Log::open_with(config(dir.path()), storage.clone()).unwrap();
+    log.submit(endorse(1, T0)).await.unwrap();
+    // Another writer, behind this log's back, replaces the checkpoint.
+    let ours = storage.inner().read_checkpoint().unwrap().unwrap();
+    let theirs = [ours.as_slice(), b"\n"].concat();
+    storage
+        .inner()
+        .swap_checkpoint(Some(&ours), &theirs)
+        .unwrap();
+    let failed_before = log.metrics().failed_batches.get();
+    match log.submit(endorse(2, T0)).await {
+        Err(Error::NotStored) => {}
+        other => panic!("expected the batch to fail as a fault, got {other:?}"),
+    }
+    assert_eq!(log.metrics().failed_batches.get(), failed_before + 1);
+    assert_eq!(
+        storage.inner().read_checkpoint().unwrap().unwrap(),
+        theirs,
+        "the other writer's checkpoint was overwritten"
+    );
+    // The direct call names the refusal.
+    match storage.inner().swap_checkpoint(Some(&ours), &ours) {
+        Err(e @ Error::StaleCheckpoint { .. }) => {
+            assert!(e.to_string().contains("another writer"), "{e}")
+        }
+        other => panic!("expected a stale checkpoint, got {other:?}"),
+    }
+    assert!(
+        log.health().is_err(),
+        "the log reports that it cannot write"
+    );
+}
