@@ -136,7 +136,7 @@ impl Log {
         signet_fs::replace(&data.join("log.vkey"), format!("{verifier}\n").as_bytes())
             .map_err(local_error)?;
 
-        let reader = TreeReader::new(storage, config.tile_cache, 16);
+        let reader = TreeReader::new(storage, verifier.clone(), config.tile_cache, 16);
         let (head, edge) = load_edge(&reader, &verifier).map_err(with_dir)?;
         tracing::info!(
             size = head.size,
@@ -222,10 +222,21 @@ impl Log {
     /// Whether the log accepts submissions: `Err` with the reason, in words an operator
     /// can act on, while it cannot write or has found corrupt storage.
     pub fn health(&self) -> Result<(), String> {
+        if let Some(corrupt) = self.published.reader.corruption() {
+            return Err(format!(
+                "corrupt storage: {corrupt}; restore it from a backup or a mirror, then restart"
+            ));
+        }
         if self.published.failed.load(Ordering::Relaxed) {
             return Err("its storage failed; the operator must restart it".into());
         }
         Ok(())
+    }
+
+    /// How many reads found stored data that does not hash to the signed checkpoint
+    /// (each is refused, never served).
+    pub fn corrupt_storage_reads(&self) -> u64 {
+        self.published.reader.corrupt_reads()
     }
 
     /// What the sequencer measured.

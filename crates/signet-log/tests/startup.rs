@@ -266,3 +266,92 @@ async fn finding_8_a_truncated_index_is_moved_aside_and_rebuilt() {
     );
     check_sound(&log);
 }
+
+/// A log of 300 entries (one full tile and a partial one), closed, with one byte of
+/// `file` (under `log/`) flipped at `at`, and opened again.
+async fn corrupted(file: &str, at: usize) -> (tempfile::TempDir, Log) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(config(dir.path())).unwrap();
+    submit(&log, 0, 299).await;
+    assert_eq!(log.head().size, 300);
+    drop(log);
+    let path = dir.path().join("log").join(file);
+    let mut data = std::fs::read(&path).unwrap();
+    data[at] ^= 1;
+    std::fs::write(&path, data).unwrap();
+    let log = Log::open(config(dir.path())).unwrap();
+    (dir, log)
+}
+
+/// `result` failed as corrupt storage naming `file`, and the log's health says so.
+fn assert_corrupt<T: std::fmt::Debug>(log: &Log, result: Result<T, signet_log::Error>, file: &str) {
+    let Err(err) = result else {
+        panic!("served from corrupt storage")
+    };
+    assert!(
+        format!("{err:?}").starts_with("CorruptStorage"),
+        "not reported as corrupt storage: {err:?}"
+    );
+    assert!(err.to_string().contains(file), "{err}");
+    let Err(health) = log.health() else {
+        panic!("healthy on corrupt storage")
+    };
+    assert!(health.contains(file), "{health}");
+}
+
+#[tokio::test]
+async fn finding_5_a_changed_full_hash_tile_is_never_served_or_used() {
+    // Hash 6 of the full level-0 tile.
+    let (_dir, log) = corrupted("tile/0/000", 6 * 32 + 3).await;
+    let size = log.head().size;
+    assert_corrupt(&log, log.inclusion_proof(6, size), "tile/0/000");
+    assert_corrupt(&log, log.entry(6), "tile/0/000");
+    let full = signet_core::TileId {
+        level: signet_core::tiles::TileLevel::Hashes(0),
+        index: 0,
+        width: 256,
+    };
+    assert_corrupt(&log, log.tile(full), "tile/0/000");
+    assert_corrupt(&log, log.tlog_proof(6), "tile/0/000");
+    // Entries whose proofs avoid the bad hash are still served, and so is the tail.
+    let tail = log.entry(299).unwrap();
+    let leaf = signet_core::Hash::leaf(&tail);
+    let head = log.head();
+    let proof = log.inclusion_proof(299, size).unwrap();
+    signet_core::merkle::verify_inclusion(&leaf, 299, size, &proof, &head.root).unwrap();
+}
+
+#[tokio::test]
+async fn finding_5_a_changed_full_entry_bundle_is_never_served() {
+    // A byte inside the seventh entry's text (each entry is a few hundred bytes).
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(config(dir.path())).unwrap();
+    submit(&log, 0, 299).await;
+    let sixth = log.entry(6).unwrap();
+    drop(log);
+    let path = dir.path().join("log/tile/entries/000");
+    let mut data = std::fs::read(&path).unwrap();
+    let at = data
+        .windows(sixth.len())
+        .position(|w| w == sixth.as_slice())
+        .unwrap();
+    data[at + 10] ^= 1;
+    std::fs::write(&path, data).unwrap();
+    let log = Log::open(config(dir.path())).unwrap();
+    assert_corrupt(&log, log.entry(6), "tile/entries/000");
+    let bundle = signet_core::TileId {
+        level: signet_core::tiles::TileLevel::Entries,
+        index: 0,
+        width: 256,
+    };
+    assert_corrupt(&log, log.tile(bundle), "tile/entries/000");
+    // The index cannot be rebuilt from it either.
+    drop(log);
+    let Err(err) = Log::open(Config {
+        reindex: true,
+        ..config(dir.path())
+    }) else {
+        panic!("reindexed from a corrupt bundle")
+    };
+    assert!(err.to_string().contains("tile/entries/000"), "{err}");
+}
