@@ -1,0 +1,138 @@
+//! `signet_log::check`: the offline audit names every bad file of a stored log.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken invariant"
+)]
+
+use std::path::{Path, PathBuf};
+
+use signet_core::keys::SignatureType;
+use signet_core::{
+    Checkpoint, Endorsement, Entry, Hash, KeyName, Letter, LetterId, SigningKey, Statement,
+    Timestamp,
+};
+use signet_log::{Config, Error, Log, check_dir};
+
+fn letters_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters")
+}
+
+fn letter_id() -> LetterId {
+    let text = std::fs::read(letters_dir().join("pause-giant-ai-experiments.txt")).unwrap();
+    Letter::from_bytes(&text).unwrap().id()
+}
+
+fn config(dir: &Path) -> Config {
+    Config {
+        letters_dir: Some(letters_dir()),
+        batch_interval: std::time::Duration::from_millis(1),
+        ..Config::new(dir)
+    }
+}
+
+fn endorse(n: u32) -> Entry {
+    let mut seed = [9u8; 32];
+    seed[..4].copy_from_slice(&n.to_le_bytes());
+    let k = SigningKey::from_seed(
+        KeyName::parse(&format!("signer-{n}")).unwrap(),
+        SignatureType::Ed25519,
+        &seed,
+    );
+    Statement::Endorsement(Endorsement {
+        letter: letter_id(),
+        name: format!("Signer {n}"),
+        affiliation: None,
+        role: None,
+        identity: vec![],
+        time: Timestamp::from_unix(1_700_000_000).unwrap(),
+        key: k.verifier(),
+    })
+    .sign(&k)
+    .unwrap()
+}
+
+/// A closed log of 300 entries: one full tile and bundle, and partial ones of 44.
+async fn log_of_300() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(config(dir.path())).unwrap();
+    let mut tasks = Vec::new();
+    let log = std::sync::Arc::new(log);
+    for n in 0..299 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move { log.submit(endorse(n)).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(log.head().size, 300);
+    drop(log);
+    dir
+}
+
+fn flip(dir: &Path, file: &str, at: usize) {
+    let path = dir.join("log").join(file);
+    let mut data = std::fs::read(&path).unwrap();
+    data[at] ^= 1;
+    std::fs::write(&path, data).unwrap();
+}
+
+#[tokio::test]
+async fn a_sound_log_checks_sound() {
+    let dir = log_of_300().await;
+    let report = check_dir(dir.path()).unwrap();
+    assert!(report.is_sound(), "{report}");
+    assert_eq!((report.size, report.entries), (300, 300));
+    // Level 0: 2 tiles, level 1: 1, bundles: 2.
+    assert_eq!(report.files, 5);
+    assert!(report.to_string().contains("sound"), "{report}");
+}
+
+#[tokio::test]
+async fn finding_5_check_names_every_bad_file() {
+    let dir = log_of_300().await;
+    // A hash of the full level-0 tile, and a byte of the partial bundle's last entry.
+    flip(dir.path(), "tile/0/000", 6 * 32);
+    let bundle = dir.path().join("log/tile/entries/001.p/44");
+    let len = std::fs::metadata(&bundle).unwrap().len() as usize;
+    flip(dir.path(), "tile/entries/001.p/44", len - 20);
+    let report = check_dir(dir.path()).unwrap();
+    assert!(!report.is_sound());
+    let mut files: Vec<&str> = report.problems.iter().map(|p| p.file.as_str()).collect();
+    files.sort();
+    assert_eq!(files, ["tile/0/000", "tile/entries/001.p/44"], "{report}");
+    let text = report.to_string();
+    assert!(text.contains("2 bad file"), "{text}");
+}
+
+#[tokio::test]
+async fn check_refuses_a_checkpoint_the_log_did_not_sign() {
+    let dir = log_of_300().await;
+    let other = SigningKey::from_seed(
+        KeyName::parse(signet_log::DEFAULT_ORIGIN).unwrap(),
+        SignatureType::Ed25519,
+        &[1; 32],
+    );
+    let forged = Checkpoint {
+        origin: signet_log::DEFAULT_ORIGIN.into(),
+        size: 300,
+        root: Hash([0; 32]),
+        extensions: Vec::new(),
+    }
+    .sign(&other)
+    .unwrap();
+    std::fs::write(dir.path().join("log/checkpoint"), forged.to_string()).unwrap();
+    let report = check_dir(dir.path()).unwrap();
+    assert_eq!(report.problems.len(), 1, "{report}");
+    assert_eq!(report.problems[0].file, "checkpoint");
+    assert!(report.problems[0].reason.contains("not signed"), "{report}");
+}
+
+#[tokio::test]
+async fn check_refuses_to_run_beside_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(config(dir.path())).unwrap();
+    assert!(matches!(check_dir(dir.path()), Err(Error::Locked(_))));
+    drop(log);
+    assert!(check_dir(dir.path()).unwrap().is_sound());
+}
