@@ -136,3 +136,44 @@ async fn check_refuses_to_run_beside_a_server() {
     drop(log);
     assert!(check_dir(dir.path()).unwrap().is_sound());
 }
+
+#[tokio::test]
+async fn corruption_in_a_memory_store_is_caught_the_same_way() {
+    use signet_core::TileId;
+    use signet_core::tiles::TileLevel;
+    use signet_testkit::storage::MemStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemStore::new();
+    let open = || std::sync::Arc::new(store.open().unwrap());
+    let log = std::sync::Arc::new(Log::open_with(config(dir.path()), open()).unwrap());
+    let mut tasks = Vec::new();
+    for n in 0..299 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move { log.submit(endorse(n)).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let key = log.verifier().clone();
+    drop(log);
+    assert!(signet_log::check(open(), &key).unwrap().is_sound());
+    let full = TileId {
+        level: TileLevel::Hashes(0),
+        index: 0,
+        width: 256,
+    };
+    let mut data = signet_log::Storage::read_tile(&*open(), full)
+        .unwrap()
+        .unwrap();
+    data[200] ^= 1;
+    store.tamper_tile(full, data);
+    let report = signet_log::check(open(), &key).unwrap();
+    assert_eq!(report.problems.len(), 1, "{report}");
+    assert_eq!(report.problems[0].file, "tile/0/000");
+    let log = Log::open_with(config(dir.path()), open()).unwrap();
+    match log.entry(6) {
+        Err(Error::CorruptStorage { file, .. }) => assert_eq!(file, "tile/0/000"),
+        other => panic!("expected corrupt storage, got {other:?}"),
+    }
+    assert!(log.health().unwrap_err().contains("tile/0/000"));
+}
