@@ -177,3 +177,48 @@ async fn corruption_in_a_memory_store_is_caught_the_same_way() {
     }
     assert!(log.health().unwrap_err().contains("tile/0/000"));
 }
+
+#[tokio::test]
+async fn check_replays_every_rule_of_state() {
+    use signet_log::Storage as _;
+    use signet_testkit::storage::MemStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemStore::new();
+    let log = Log::open_with(
+        config(dir.path()),
+        std::sync::Arc::new(store.open().unwrap()),
+    )
+    .unwrap();
+    log.submit(endorse(0)).await.unwrap();
+    let entries = vec![log.entry(0).unwrap(), log.entry(1).unwrap()];
+    drop(log);
+    // A log that appended the same endorsement twice, with tiles and a signed checkpoint
+    // that agree with it: only the rules of state can tell.
+    let text = std::fs::read_to_string(dir.path().join("log.key")).unwrap();
+    let key = SigningKey::parse(text.trim_end()).unwrap();
+    let forked: Vec<&[u8]> = vec![&entries[0], &entries[1], &entries[1]];
+    let built = signet_core::edge::Edge::new().append(&forked).unwrap();
+    let storage = store.open().unwrap();
+    storage.write_tiles(&built.tiles).unwrap();
+    let old = storage.read_checkpoint().unwrap();
+    let signed = Checkpoint {
+        origin: key.name().as_str().to_owned(),
+        size: 3,
+        root: built.edge.root(),
+        extensions: Vec::new(),
+    }
+    .sign(&key)
+    .unwrap();
+    storage
+        .swap_checkpoint(old.as_deref(), signed.to_string().as_bytes())
+        .unwrap();
+    let report = signet_log::check(std::sync::Arc::new(storage), &key.verifier()).unwrap();
+    assert_eq!(report.problems.len(), 1, "{report}");
+    assert_eq!(report.problems[0].file, "tile/entries/000.p/3");
+    assert!(
+        report.problems[0]
+            .reason
+            .contains("entry 2 breaks a rule of state"),
+        "{report}"
+    );
+}
