@@ -190,7 +190,7 @@ async fn check_replays_every_rule_of_state() {
     )
     .unwrap();
     log.submit(endorse(0)).await.unwrap();
-    let entries = vec![log.entry(0).unwrap(), log.entry(1).unwrap()];
+    let entries = [log.entry(0).unwrap(), log.entry(1).unwrap()];
     drop(log);
     // A log that appended the same endorsement twice, with tiles and a signed checkpoint
     // that agree with it: only the rules of state can tell.
