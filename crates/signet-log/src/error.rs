@@ -65,9 +65,71 @@ pub enum Error {
     /// A fault injected by a test storage backend.
     #[error("injected fault: {0}")]
     Injected(&'static str),
+    /// The storage backend refused to replace the checkpoint: the stored one is not the
+    /// one this log last wrote, so another writer has changed the store.
+    #[error(
+        "the {backend} store's checkpoint is not the one this log last wrote: another writer \
+         has changed it; stop every other signet-server using this store, then restart"
+    )]
+    StaleCheckpoint {
+        /// The backend ("file system", ...).
+        backend: &'static str,
+    },
+    /// The storage backend itself failed (a file system call, a database query).
+    #[error("{backend} storage failed: {source}")]
+    Storage {
+        /// The backend ("file system", ...).
+        backend: &'static str,
+        /// The backend's own error, naming what it was doing.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Stored data does not hash to the signed checkpoint: a tile or an entry bundle was
+    /// changed or damaged after it was written. Nothing is served from it.
+    #[error(
+        "corrupt storage: {file} {reason}; restore it from a backup or a mirror \
+         (signet-server --check lists every bad file)"
+    )]
+    CorruptStorage {
+        /// The tile or bundle, as its tlog-tiles path (`tile/0/001`).
+        file: String,
+        /// What does not match.
+        reason: String,
+    },
+    /// The stored log is older than what this server has already signed and indexed.
+    #[error("the log in {} was rolled back: {reason}", dir.display())]
+    RolledBack {
+        /// The data directory.
+        dir: PathBuf,
+        /// What the index records against what the log holds, and what to do.
+        reason: String,
+    },
+    /// The private key file can be read by other users.
+    #[error(
+        "the private key {} can be read by other users (mode {mode:o}); run `chmod 600 {}` \
+         and start again",
+        path.display(),
+        path.display()
+    )]
+    KeyPermissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
 }
 
 impl Error {
+    /// A failure of the storage backend `backend`, wrapping its own error.
+    pub fn storage(
+        backend: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::Storage {
+            backend,
+            source: source.into(),
+        }
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,

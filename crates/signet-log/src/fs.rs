@@ -2,57 +2,87 @@
 //! like the URLs, so that any static web server can serve the folder as it is.
 
 use std::collections::{BTreeSet, HashSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
+use std::fs::{self, File, TryLockError};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use signet_core::TileId;
+use signet_fs::TempFile;
 
 use crate::{Error, Storage};
 
-/// Stores the log under `root` (`<data>/log/`): `checkpoint` and `tile/...`, nothing
-/// else. Temporary files are written in a sibling folder (`<data>/tmp/`) on the same file
-/// system and renamed into place, so `root` never holds a half-written file.
+/// The name this backend gives itself in errors.
+const BACKEND: &str = "file system";
+
+fn fs_error(e: signet_fs::Error) -> Error {
+    Error::storage(BACKEND, e)
+}
+
+fn io_error(op: &'static str, path: &Path, e: io::Error) -> Error {
+    Error::storage(BACKEND, format!("cannot {op} {}: {e}", path.display()))
+}
+
+/// Stores the log of the data directory `<data>`: `<data>/log/` holds `checkpoint` and
+/// `tile/...`, nothing else, so a static web server can serve it as it is.
+///
+/// How it keeps the [`Storage`] contract:
+/// - **one writer**: it holds an exclusive lock on `<data>/lock` while it lives;
+/// - **durable writes**: every file is written under a fresh, exclusively created name
+///   in `<data>/tmp/` (on the same file system), fsynced, renamed into place, and the
+///   folder that received the name fsynced; every folder a write creates is fsynced into
+///   its parent. `log/` therefore never holds a half-written file;
+/// - **compare-and-swap**: the checkpoint is compared and replaced under a mutex, and the
+///   lock keeps other processes out;
+/// - [`Storage::make_durable`] fsyncs the checkpoint and every folder of `log/`
+///   (children first), and `<data>` itself: a process killed between a rename and the
+///   fsync of its folder leaves a name that a power cut could still take away.
 #[derive(Debug)]
 pub struct FsStorage {
     root: PathBuf,
     tmp: PathBuf,
-    counter: AtomicU64,
+    /// Held for the compare and the replace of the checkpoint, one atomic step.
+    checkpoint: Mutex<()>,
     /// Directories under `root` whose contents and own names this process has made
     /// durable. A directory found on disk may come from a process killed before it
     /// fsynced the directory's name, so each is fsynced once before it is relied on.
     durable_dirs: Mutex<HashSet<PathBuf>>,
+    _lock: File,
 }
 
 impl FsStorage {
-    /// Opens (creating if needed, durably) the log folder `root`, with temporary files in
-    /// `tmp`, which must be on the same file system. Leftover temporary files from an
-    /// interrupted write are removed.
-    pub fn open(root: impl Into<PathBuf>, tmp: impl Into<PathBuf>) -> Result<FsStorage, Error> {
-        let root = root.into();
-        let tmp = tmp.into();
-        create_dirs_durably(&root)?;
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(|e| Error::io("clean", &tmp, e))?;
+    /// Opens the log of the data directory `data_dir` (creating both durably if needed)
+    /// and takes its lock: [`Error::Locked`] when another process (or another
+    /// `FsStorage`) holds it. Leftover temporary files of an interrupted write are
+    /// removed.
+    pub fn open(data_dir: impl AsRef<Path>) -> Result<FsStorage, Error> {
+        let data = data_dir.as_ref();
+        signet_fs::create_dir_all(data).map_err(fs_error)?;
+        let lock = take_lock(data)?;
+        let root = data.join("log");
+        let tmp = data.join("tmp");
+        signet_fs::create_dir_all(&root).map_err(fs_error)?;
+        // Only the lock holder writes temporary files, so whatever is here is a leftover.
+        match fs::remove_dir_all(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("clean", &tmp, e)),
         }
-        create_dirs_durably(&tmp)?;
-        // `create_dirs_durably` trusts a folder that already exists; a killed process may
-        // have created it without fsyncing its name, so make it durable here.
-        sync_dir(&root)?;
-        if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_dir(parent)?;
-        }
+        signet_fs::create_dir_all(&tmp).map_err(fs_error)?;
+        // `create_dir_all` trusts a folder that already exists; a killed process may have
+        // created it without fsyncing its name, so make it durable here.
+        signet_fs::sync_dir(&root).map_err(fs_error)?;
+        signet_fs::sync_dir(signet_fs::parent_of(&root)).map_err(fs_error)?;
         Ok(FsStorage {
             durable_dirs: Mutex::new(HashSet::from([root.clone()])),
             root,
             tmp,
-            counter: AtomicU64::new(0),
+            checkpoint: Mutex::new(()),
+            _lock: lock,
         })
     }
 
-    /// The log folder.
+    /// The log folder (`<data>/log`).
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -63,77 +93,71 @@ impl FsStorage {
         self.root.join(tile.path())
     }
 
-    /// Writes `data` to a new temporary file and fsyncs it; returns its path.
-    fn write_temp(&self, data: &[u8]) -> Result<PathBuf, Error> {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let path = self.tmp.join(format!("{}-{n}", std::process::id()));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| Error::io("create", &path, e))?;
-        f.write_all(data)
-            .map_err(|e| Error::io("write", &path, e))?;
-        f.sync_all().map_err(|e| Error::io("fsync", &path, e))?;
-        Ok(path)
+    /// Writes `data` under a fresh temporary name, fsyncs it and renames it to `dest`
+    /// (whose folder must exist). The folder is not fsynced here.
+    fn put(&self, dest: &Path, data: &[u8]) -> Result<(), Error> {
+        let mut tmp = TempFile::create_in(&self.tmp, signet_fs::PUBLIC).map_err(fs_error)?;
+        tmp.write_all(data).map_err(fs_error)?;
+        tmp.persist(dest).map_err(fs_error)
     }
 
-    /// The durable write of several files: every temporary file written and fsynced
-    /// (in parallel, since fsyncs of different files overlap well), missing directories
-    /// created and fsynced into their parents, every file renamed into place, and every
-    /// directory that received a name fsynced once.
+    /// The durable write of several files: missing directories created and fsynced into
+    /// their parents, every file written, fsynced and renamed into place (in parallel,
+    /// since fsyncs of different files overlap well), and every directory that received
+    /// a name fsynced once.
     fn write_files(&self, files: &[(PathBuf, &[u8])]) -> Result<(), Error> {
-        let temps = if files.len() > 1 {
+        let mut dirs = BTreeSet::new();
+        for (dest, _) in files {
+            let parent = signet_fs::parent_of(dest).to_path_buf();
+            if !dirs.contains(&parent) {
+                self.ensure_dir(&parent)?;
+                dirs.insert(parent);
+            }
+        }
+        if files.len() > 1 {
             std::thread::scope(|s| {
                 let handles: Vec<_> = files
                     .iter()
-                    .map(|(_, data)| s.spawn(move || self.write_temp(data)))
+                    .map(|(dest, data)| s.spawn(move || self.put(dest, data)))
                     .collect();
                 handles
                     .into_iter()
                     .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err(Error::Injected("a write thread panicked")))
+                        h.join().unwrap_or_else(|_| {
+                            Err(Error::storage(BACKEND, "a write thread panicked"))
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()
-            })?
+            })?;
         } else {
-            files
-                .iter()
-                .map(|(_, data)| self.write_temp(data))
-                .collect::<Result<Vec<_>, _>>()?
-        };
-        let mut dirs = BTreeSet::new();
-        for ((dest, _), temp) in files.iter().zip(&temps) {
-            let parent = dest.parent().unwrap_or(&self.root).to_path_buf();
-            if !dirs.contains(&parent) {
-                self.ensure_dir(&parent)?;
+            for (dest, data) in files {
+                self.put(dest, data)?;
             }
-            fs::rename(temp, dest).map_err(|e| Error::io("rename", dest, e))?;
-            dirs.insert(parent);
         }
         // Directory fsyncs of different directories overlap as well as file fsyncs do.
         if dirs.len() > 1 {
             std::thread::scope(|s| {
-                let handles: Vec<_> = dirs.iter().map(|d| s.spawn(move || sync_dir(d))).collect();
+                let handles: Vec<_> = dirs
+                    .iter()
+                    .map(|d| s.spawn(move || signet_fs::sync_dir(d).map_err(fs_error)))
+                    .collect();
                 handles
                     .into_iter()
                     .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err(Error::Injected("an fsync thread panicked")))
+                        h.join().unwrap_or_else(|_| {
+                            Err(Error::storage(BACKEND, "an fsync thread panicked"))
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()
             })?;
         } else {
             for dir in &dirs {
-                sync_dir(dir)?;
+                signet_fs::sync_dir(dir).map_err(fs_error)?;
             }
         }
         Ok(())
     }
-}
 
-impl FsStorage {
     /// Creates `dir` (under `root`) if needed and makes it and its name durable, once per
     /// process: a directory that already exists may have been created by a process that
     /// was killed before it fsynced the directory's name into its parent.
@@ -141,7 +165,7 @@ impl FsStorage {
         if self
             .durable_dirs
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .contains(dir)
         {
             return Ok(());
@@ -150,36 +174,52 @@ impl FsStorage {
             .parent()
             .filter(|p| dir.starts_with(&self.root) && *p != dir);
         let Some(parent) = parent else {
-            return create_dirs_durably(dir);
+            return signet_fs::create_dir_all(dir).map_err(fs_error);
         };
         self.ensure_dir(parent)?;
         match fs::create_dir(dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::io("create directory", dir, e)),
+            Err(e) => return Err(io_error("create the folder", dir, e)),
         }
-        sync_dir(dir)?;
-        sync_dir(parent)?;
+        signet_fs::sync_dir(dir).map_err(fs_error)?;
+        signet_fs::sync_dir(parent).map_err(fs_error)?;
         self.durable_dirs
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .insert(dir.to_path_buf());
         Ok(())
     }
 }
 
+fn take_lock(data_dir: &Path) -> Result<File, Error> {
+    let path = data_dir.join("lock");
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| io_error("open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(Error::Locked(data_dir.to_path_buf())),
+        Err(TryLockError::Error(e)) => Err(io_error("lock", &path, e)),
+    }
+}
+
 impl Storage for FsStorage {
-    fn sync_existing(&self) -> Result<(), Error> {
+    fn make_durable(&self) -> Result<(), Error> {
         // File contents were fsynced before every rename; what a killed process may have
         // left without its fsync is a name, so every directory is fsynced (children
         // first, then the folder that names them), and the checkpoint's contents too.
         fn walk(dir: &Path, dirs: &mut Vec<PathBuf>) -> Result<(), Error> {
-            let entries = fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+            let entries = fs::read_dir(dir).map_err(|e| io_error("list", dir, e))?;
             for entry in entries {
-                let entry = entry.map_err(|e| Error::io("list", dir, e))?;
+                let entry = entry.map_err(|e| io_error("list", dir, e))?;
                 let kind = entry
                     .file_type()
-                    .map_err(|e| Error::io("stat", entry.path(), e))?;
+                    .map_err(|e| io_error("stat", &entry.path(), e))?;
                 if kind.is_dir() {
                     walk(&entry.path(), dirs)?;
                 }
@@ -188,24 +228,20 @@ impl Storage for FsStorage {
             Ok(())
         }
         let checkpoint = self.root.join("checkpoint");
-        match File::open(&checkpoint) {
-            Ok(f) => f
-                .sync_all()
-                .map_err(|e| Error::io("fsync", &checkpoint, e))?,
+        match signet_fs::sync_file(&checkpoint) {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("open", &checkpoint, e)),
+            Err(e) => return Err(fs_error(e)),
         }
         let mut dirs = Vec::new();
         walk(&self.root, &mut dirs)?;
         for dir in &dirs {
-            sync_dir(dir)?;
+            signet_fs::sync_dir(dir).map_err(fs_error)?;
         }
-        if let Some(parent) = self.root.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_dir(parent)?;
-        }
+        signet_fs::sync_dir(signet_fs::parent_of(&self.root)).map_err(fs_error)?;
         self.durable_dirs
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .extend(dirs);
         Ok(())
     }
@@ -214,8 +250,17 @@ impl Storage for FsStorage {
         read_optional(&self.root.join("checkpoint"))
     }
 
-    fn write_checkpoint(&self, checkpoint: &[u8]) -> Result<(), Error> {
-        self.write_files(&[(self.root.join("checkpoint"), checkpoint)])
+    fn swap_checkpoint(&self, old: Option<&[u8]>, new: &[u8]) -> Result<(), Error> {
+        let _swap = self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let path = self.root.join("checkpoint");
+        let stored = read_optional(&path)?;
+        if stored.as_deref() != old {
+            return Err(Error::StaleCheckpoint { backend: BACKEND });
+        }
+        self.write_files(&[(path, new)])
     }
 
     fn read_tile(&self, tile: TileId) -> Result<Option<Vec<u8>>, Error> {
@@ -237,7 +282,7 @@ impl Storage for FsStorage {
         match fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("delete", dir, e)),
+            Err(e) => Err(io_error("delete", &dir, e)),
         }
     }
 
@@ -249,7 +294,7 @@ impl Storage for FsStorage {
         match fs::read_dir(&tiles) {
             Ok(mut it) => Ok(it.next().is_none()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
-            Err(e) => Err(Error::io("list", tiles, e)),
+            Err(e) => Err(io_error("list", &tiles, e)),
         }
     }
 }
@@ -258,75 +303,15 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     match fs::read(path) {
         Ok(data) => Ok(Some(data)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", path, e)),
+        Err(e) => Err(io_error("read", path, e)),
     }
 }
 
-/// Fsyncs a directory, making the names in it durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("fsync directory", dir, e))
-}
-
-/// Creates `dir` and any missing ancestors; each directory created is fsynced into its
-/// parent, so that a crash cannot lose a directory whose files were made durable.
-pub(crate) fn create_dirs_durably(dir: &Path) -> Result<(), Error> {
-    if dir.is_dir() {
-        return Ok(());
+/// A local file operation outside the store (a key file) that failed.
+pub(crate) fn local_error(e: signet_fs::Error) -> Error {
+    Error::Io {
+        action: e.op,
+        path: e.path,
+        source: e.source,
     }
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_dirs_durably(parent)?;
-    }
-    match fs::create_dir(dir) {
-        Ok(()) => {}
-        // Another writer (a parallel test, say) made it first: it is there either way,
-        // and fsyncing the parent below still makes its name durable.
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::io("create directory", dir, e)),
-    }
-    sync_dir(dir)?;
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    sync_dir(parent)
-}
-
-/// Durably writes a small file outside the log folder (a key, the verifier key): a
-/// temporary file beside it with `mode`, fsynced, renamed, the directory fsynced.
-/// With `create_new`, an existing file is never replaced.
-pub(crate) fn write_file_durably(
-    path: &Path,
-    data: &[u8],
-    mode: u32,
-    create_new: bool,
-) -> Result<(), Error> {
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    let dir = path.parent().unwrap_or(Path::new("."));
-    create_dirs_durably(dir)?;
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    let _ = fs::remove_file(&tmp);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(|e| Error::io("create", &tmp, e))?;
-    // The umask may have narrowed the mode; the public key must be readable by all.
-    f.set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(|e| Error::io("chmod", &tmp, e))?;
-    f.write_all(data).map_err(|e| Error::io("write", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
-    drop(f);
-    if create_new {
-        // A hard link fails if the name exists, which a rename would silently replace.
-        fs::hard_link(&tmp, path).map_err(|e| Error::io("create", path, e))?;
-        fs::remove_file(&tmp).map_err(|e| Error::io("remove", &tmp, e))?;
-    } else {
-        fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))?;
-    }
-    sync_dir(dir)
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod check;
 mod error;
 mod fs;
 mod index;
@@ -11,6 +12,7 @@ mod sequencer;
 mod storage;
 mod tree;
 
+pub use check::{CheckReport, Problem, check, check_dir};
 pub use error::Error;
 pub use fs::FsStorage;
 pub use index::{LetterInfo, Signatory, SignatoryPage, SignatoryQuery, StatusFilter};

@@ -2,7 +2,7 @@
 //! letters), submitting entries, and reading checkpoints, tiles, proofs and the index.
 
 use std::collections::HashMap;
-use std::fs::{self, File, TryLockError};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use signet_core::edge::Edge;
 use signet_core::entry::LetterRegistration;
 use signet_core::keys::SignatureType;
 use signet_core::{
@@ -18,7 +19,7 @@ use signet_core::{
 };
 use tokio::sync::oneshot;
 
-use crate::fs::{FsStorage, create_dirs_durably, sync_dir, write_file_durably};
+use crate::fs::{FsStorage, local_error};
 use crate::index::{Index, IndexReader, LetterInfo, SignatoryPage, SignatoryQuery};
 use crate::letters::{HostedLetter, load_letters};
 use crate::metrics::LogMetrics;
@@ -78,7 +79,7 @@ pub struct LetterDetails {
     pub source: Option<String>,
 }
 
-/// An open log: one per data directory, holding its lock until dropped.
+/// An open log: one per store, holding the store's single-writer lock until dropped.
 #[derive(Debug)]
 pub struct Log {
     published: Arc<Published>,
@@ -90,24 +91,6 @@ pub struct Log {
     writer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<(JoinHandle<()>, std::sync::mpsc::Sender<()>)>>,
     data_dir: PathBuf,
-    _lock: File,
-}
-
-fn take_lock(data_dir: &Path) -> Result<File, Error> {
-    create_dirs_durably(data_dir)?;
-    let path = data_dir.join("lock");
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(Error::Locked(data_dir.to_path_buf())),
-        Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
-    }
 }
 
 fn now() -> Result<Timestamp, Error> {
@@ -119,68 +102,47 @@ fn now() -> Result<Timestamp, Error> {
 }
 
 impl Log {
-    /// Opens the log in `config.data_dir` with the file-system backend (`<data>/log/`).
-    /// Blocks: call it outside an async context (or in `spawn_blocking`).
+    /// Opens the log in `config.data_dir` with the file-system backend (`<data>/log/`,
+    /// locked through `<data>/lock`). Blocks: call it outside an async context (or in
+    /// `spawn_blocking`).
     pub fn open(config: Config) -> Result<Log, Error> {
-        let lock = take_lock(&config.data_dir)?;
-        let storage = FsStorage::open(config.data_dir.join("log"), config.data_dir.join("tmp"))?;
-        Log::open_locked(config, lock, Arc::new(storage))
+        let storage = FsStorage::open(&config.data_dir)?;
+        Log::open_with(config, Arc::new(storage))
     }
 
-    /// Opens the log with another storage backend (the key, index and lock still live
-    /// in `config.data_dir`).
+    /// Opens the log kept by another storage backend, which holds the store's
+    /// single-writer lock. The key and the index still live in `config.data_dir`; the
+    /// log needs no other local disk.
     pub fn open_with(config: Config, storage: Arc<dyn Storage>) -> Result<Log, Error> {
-        let lock = take_lock(&config.data_dir)?;
-        Log::open_locked(config, lock, storage)
-    }
-
-    fn open_locked(config: Config, lock: File, storage: Arc<dyn Storage>) -> Result<Log, Error> {
         let data = config.data_dir.clone();
         let with_dir = |e: Error| match e {
             Error::Corrupt { reason, .. } => Error::Corrupt {
                 dir: data.clone(),
                 reason,
             },
+            Error::RolledBack { reason, .. } => Error::RolledBack {
+                dir: data.clone(),
+                reason,
+            },
             e => e,
         };
         // Before reading anything, make durable what a killed predecessor may have left
-        // undurable: the key files' names in the data folder, and the log's own files.
-        sync_dir(&data)?;
-        storage.sync_existing()?;
-        let key = load_or_create_key(&config, storage.as_ref()).map_err(with_dir)?;
+        // undurable: the key files' names in the data folder, and the log's own data.
+        signet_fs::create_dir_all(&data).map_err(local_error)?;
+        signet_fs::sync_dir(&data).map_err(local_error)?;
+        storage.make_durable()?;
+        let key = start_key(&config, storage.as_ref()).map_err(with_dir)?;
         let verifier = key.verifier();
-        write_file_durably(
-            &data.join("log.vkey"),
-            format!("{verifier}\n").as_bytes(),
-            0o644,
-            false,
-        )?;
+        signet_fs::replace(&data.join("log.vkey"), format!("{verifier}\n").as_bytes())
+            .map_err(local_error)?;
 
-        if storage.read_checkpoint()?.is_none() {
-            if !storage.is_empty()? {
-                return Err(with_dir(Error::Corrupt {
-                    dir: PathBuf::new(),
-                    reason:
-                        "log/ holds tiles but no checkpoint; restore the checkpoint from a backup"
-                            .into(),
-                }));
-            }
-            let empty = Checkpoint {
-                origin: verifier.name().as_str().to_owned(),
-                size: 0,
-                root: Hash::EMPTY_ROOT,
-                extensions: Vec::new(),
-            };
-            storage.write_checkpoint(empty.sign(&key)?.to_string().as_bytes())?;
-            tracing::info!(origin = %verifier.name(), "created a new log");
-        }
-
-        let reader = TreeReader::new(storage, config.tile_cache, 16);
+        let reader = TreeReader::new(storage, verifier.clone(), config.tile_cache, 16);
         let (head, edge) = load_edge(&reader, &verifier).map_err(with_dir)?;
         tracing::info!(
             size = head.size,
             "the stored checkpoint is consistent with its tiles"
         );
+        let (size, root) = (head.size, head.root);
         let published = Arc::new(Published {
             head: RwLock::new(head),
             reader,
@@ -189,22 +151,26 @@ impl Log {
         });
 
         let index_path = data.join("index.sqlite");
-        let index = Index::open(&index_path)?;
+        let mut writer =
+            match open_writer(&published, &key, &edge, &config, &index_path, size, root) {
+                Err(Error::Index(e)) => {
+                    // The index is derived data: one that cannot be opened or read is moved
+                    // aside and rebuilt from the log, which is the truth.
+                    let aside = move_index_aside(&index_path)?;
+                    tracing::warn!(
+                        error = %e,
+                        moved_to = %aside.display(),
+                        "the index cannot be read; it is derived data, so it was moved aside and \
+                         is rebuilt from the log"
+                    );
+                    open_writer(&published, &key, &edge, &config, &index_path, size, root)
+                }
+                other => other,
+            }
+            .map_err(with_dir)?;
         let (stop_checkpointer, stop) = std::sync::mpsc::channel();
         let checkpointer =
             Index::spawn_checkpointer(index_path.clone(), Duration::from_millis(500), stop)?;
-        let mut writer = Writer::new(
-            published.clone(),
-            key.clone(),
-            edge,
-            index,
-            config.max_batch,
-        )
-        .map_err(with_dir)?;
-        if config.reindex {
-            tracing::info!("rebuilding the index from the log");
-            writer.sync_index(true).map_err(with_dir)?;
-        }
 
         let letters_dir = config
             .letters_dir
@@ -230,7 +196,6 @@ impl Log {
             writer: Mutex::new(Some(handle)),
             checkpointer: Mutex::new(Some((checkpointer, stop_checkpointer))),
             data_dir: data,
-            _lock: lock,
         })
     }
 
@@ -257,10 +222,21 @@ impl Log {
     /// Whether the log accepts submissions: `Err` with the reason, in words an operator
     /// can act on, while it cannot write or has found corrupt storage.
     pub fn health(&self) -> Result<(), String> {
+        if let Some(corrupt) = self.published.reader.corruption() {
+            return Err(format!(
+                "corrupt storage: {corrupt}; restore it from a backup or a mirror, then restart"
+            ));
+        }
         if self.published.failed.load(Ordering::Relaxed) {
             return Err("its storage failed; the operator must restart it".into());
         }
         Ok(())
+    }
+
+    /// How many reads found stored data that does not hash to the signed checkpoint
+    /// (each is refused, never served).
+    pub fn corrupt_storage_reads(&self) -> u64 {
+        self.published.reader.corrupt_reads()
     }
 
     /// What the sequencer measured.
@@ -440,53 +416,220 @@ impl Drop for Log {
     }
 }
 
-fn load_or_create_key(config: &Config, storage: &dyn Storage) -> Result<SigningKey, Error> {
-    let path = config.data_dir.join("log.key");
-    match fs::read_to_string(&path) {
-        Ok(text) => {
-            let key = SigningKey::parse(text.trim_end()).map_err(|e| Error::Corrupt {
-                dir: PathBuf::new(),
-                reason: format!("{} does not hold a signing key: {e}", path.display()),
-            })?;
-            if let Some(origin) = &config.origin
-                && origin != key.name().as_str()
-            {
-                return Err(Error::Config(format!(
-                    "this log's origin is {:?} and cannot change (--origin {origin:?} was given); \
-                     use another --data directory for a new log",
-                    key.name().as_str()
-                )));
-            }
-            Ok(key)
+/// Opens the index, refuses a rolled-back log, and builds the writer (which catches the
+/// index up with the log).
+fn open_writer(
+    published: &Arc<Published>,
+    key: &SigningKey,
+    edge: &Edge,
+    config: &Config,
+    index_path: &Path,
+    size: u64,
+    root: Hash,
+) -> Result<Writer, Error> {
+    let index = Index::open(index_path)?;
+    let (indexed, indexed_root) = index.position()?;
+    // The index is committed after the checkpoint, so no crash leaves it ahead of the
+    // log: an index ahead means the log was put back to an older state.
+    let refuse = |what: String| Error::RolledBack {
+        dir: PathBuf::new(),
+        reason: format!(
+            "{what}. The log was put back to an older state (a restored backup or a replaced \
+             checkpoint), and signing anything now would fork the log that readers have \
+             already seen. Put back the latest log/ (its checkpoint and tiles); only if this \
+             older log must really go on, knowing that it forks the log for everyone who saw \
+             the newer one, move {} away first",
+            index_path.display()
+        ),
+    };
+    if indexed > size {
+        return Err(refuse(format!(
+            "the index reflects a log of {indexed} entries, but the stored checkpoint has only \
+             {size}"
+        )));
+    }
+    // `Hash`'s equality is constant-time.
+    if indexed == size
+        && size > 0
+        && let Some(r) = indexed_root
+        && r != root
+    {
+        return Err(refuse(format!(
+            "the index reflects a log of {size} entries with root {r}, but the stored \
+             checkpoint of that size has root {root}"
+        )));
+    }
+    let mut writer = Writer::new(
+        published.clone(),
+        key.clone(),
+        edge.clone(),
+        index,
+        config.max_batch,
+    )?;
+    if config.reindex {
+        tracing::info!("rebuilding the index from the log");
+        writer.sync_index(true)?;
+    }
+    Ok(writer)
+}
+
+/// Moves an unreadable index (and its write-ahead log) aside; returns the new name.
+fn move_index_aside(index_path: &Path) -> Result<PathBuf, Error> {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut aside = index_path.as_os_str().to_owned();
+    aside.push(format!(".corrupt-{secs}"));
+    let aside = PathBuf::from(aside);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut from = index_path.as_os_str().to_owned();
+        from.push(suffix);
+        let mut to = aside.as_os_str().to_owned();
+        to.push(suffix);
+        match fs::rename(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("move aside", PathBuf::from(from), e)),
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if !storage.is_empty()? {
+    }
+    signet_fs::sync_dir(signet_fs::parent_of(index_path)).map_err(local_error)?;
+    Ok(aside)
+}
+
+/// Reads the log's key, or makes one at the first start, after checking that the key
+/// and the stored log belong together.
+///
+/// The first start makes the key durable last: it signs and stores the empty tree's
+/// checkpoint with the new key held in memory, then stores the key. So a key without a
+/// log can only mean that the log was emptied, and a checkpoint without a key either an
+/// interrupted first start (size 0, never served) or a lost key.
+fn start_key(config: &Config, storage: &dyn Storage) -> Result<SigningKey, Error> {
+    let path = config.data_dir.join("log.key");
+    let stored = storage.read_checkpoint()?;
+    if let Some(key) = read_key(&path)? {
+        if let Some(origin) = &config.origin
+            && origin != key.name().as_str()
+        {
+            return Err(Error::Config(format!(
+                "this log's origin is {:?} and cannot change (--origin {origin:?} was given); \
+                 use another --data directory for a new log",
+                key.name().as_str()
+            )));
+        }
+        if stored.is_none() {
+            let reason = if storage.is_empty()? {
+                format!(
+                    "the log key {} exists but the log is empty or missing. That key already \
+                     signed a log, and a new log under it would be a fork of it. Put back the \
+                     log from a backup; or, to start a new log, move {} away as well (the new \
+                     log gets a new key)",
+                    path.display(),
+                    path.display()
+                )
+            } else {
+                "the log holds tiles but no checkpoint; restore the checkpoint from a backup".into()
+            };
+            return Err(Error::Corrupt {
+                dir: PathBuf::new(),
+                reason,
+            });
+        }
+        return Ok(key);
+    }
+    match &stored {
+        Some(bytes) => {
+            let size = signet_core::SignedCheckpoint::parse(bytes)
+                .map(|c| c.checkpoint().size)
+                .map_err(|e| Error::Corrupt {
+                    dir: PathBuf::new(),
+                    reason: format!(
+                        "the log key {} is missing and the stored checkpoint does not parse \
+                         ({e}); restore both from a backup",
+                        path.display()
+                    ),
+                })?;
+            if size > 0 {
                 return Err(Error::Corrupt {
                     dir: PathBuf::new(),
                     reason: format!(
-                        "a log exists but its key {} is missing; restore it from a backup",
+                        "the log key {} is missing, but the log holds {size} entries signed \
+                         with it: the key was lost. Restore it from a backup; a new key cannot \
+                         continue this log",
                         path.display()
                     ),
                 });
             }
-            let origin = config.origin.as_deref().unwrap_or(DEFAULT_ORIGIN);
-            let name = KeyName::parse(origin).map_err(|e| {
-                Error::Config(format!("--origin {origin:?} cannot be a key name: {e}"))
-            })?;
-            let mut seed = zeroizing_seed();
-            getrandom::fill(&mut seed[..])
-                .map_err(|e| Error::Config(format!("no randomness for the log key: {e}")))?;
-            let key = SigningKey::from_seed(name, SignatureType::Ed25519, &seed);
-            write_file_durably(
-                &path,
-                format!("{}\n", key.to_secret_string().as_str()).as_bytes(),
-                0o600,
-                true,
-            )?;
-            Ok(key)
+            tracing::warn!(
+                "a first start was interrupted before its key was stored; its empty \
+                 checkpoint, never served, is discarded and the first start begins again"
+            );
         }
-        Err(e) => Err(Error::io("read", path, e)),
+        None if !storage.is_empty()? => {
+            return Err(Error::Corrupt {
+                dir: PathBuf::new(),
+                reason: format!(
+                    "the log holds tiles but neither a checkpoint nor the key {}; restore both \
+                     from a backup",
+                    path.display()
+                ),
+            });
+        }
+        None => {}
     }
+    let origin = config.origin.as_deref().unwrap_or(DEFAULT_ORIGIN);
+    let name = KeyName::parse(origin)
+        .map_err(|e| Error::Config(format!("--origin {origin:?} cannot be a key name: {e}")))?;
+    let mut seed = zeroizing_seed();
+    getrandom::fill(&mut seed[..])
+        .map_err(|e| Error::Config(format!("no randomness for the log key: {e}")))?;
+    let key = SigningKey::from_seed(name, SignatureType::Ed25519, &seed);
+    let empty = Checkpoint {
+        origin: key.name().as_str().to_owned(),
+        size: 0,
+        root: Hash::EMPTY_ROOT,
+        extensions: Vec::new(),
+    };
+    storage.swap_checkpoint(stored.as_deref(), empty.sign(&key)?.to_string().as_bytes())?;
+    signet_fs::create_new(
+        &path,
+        format!("{}\n", key.to_secret_string().as_str()).as_bytes(),
+        signet_fs::PRIVATE,
+    )
+    .map_err(local_error)?;
+    tracing::info!(origin = %key.name(), "created a new log");
+    Ok(key)
+}
+
+/// The log's key from `path`, or `None` when there is no such file. A key that other
+/// users can read is refused, as ssh refuses one.
+fn read_key(path: &Path) -> Result<Option<SigningKey>, Error> {
+    use std::io::Read as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("open", path, e)),
+    };
+    let mode = file
+        .metadata()
+        .map_err(|e| Error::io("stat", path, e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(Error::KeyPermissions {
+            path: path.to_path_buf(),
+            mode: mode & 0o7777,
+        });
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .map_err(|e| Error::io("read", path, e))?;
+    let key = SigningKey::parse(text.trim_end()).map_err(|e| Error::Corrupt {
+        dir: PathBuf::new(),
+        reason: format!("{} does not hold a signing key: {e}", path.display()),
+    })?;
+    Ok(Some(key))
 }
 
 /// A seed buffer that is wiped when dropped.

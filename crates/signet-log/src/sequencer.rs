@@ -547,7 +547,7 @@ impl Writer {
                 self.published
                     .reader
                     .storage()
-                    .write_checkpoint(head.text.as_bytes())?;
+                    .swap_checkpoint(Some(head.text.as_bytes()), head.text.as_bytes())?;
             }
             self.edge = edge;
             self.published.publish(head);
@@ -604,7 +604,7 @@ impl Writer {
         };
         let signed = checkpoint.sign(&self.key)?;
         let text = signed.to_string();
-        storage.write_checkpoint(text.as_bytes())?;
+        storage.swap_checkpoint(Some(self.published.head().text.as_bytes()), text.as_bytes())?;
         let committed = Instant::now();
 
         // Committed: the tiles and the checkpoint are durable.

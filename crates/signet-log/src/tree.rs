@@ -3,12 +3,13 @@
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use lru::LruCache;
-use signet_core::merkle::{self, ProofPlan, Subtree};
-use signet_core::tiles::{self, TileLevel};
-use signet_core::{Hash, TileId};
+use signet_core::merkle::{self, CompactRange, ProofPlan, Subtree};
+use signet_core::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileLevel};
+use signet_core::{Hash, SignedCheckpoint, TileId, VerifierKey};
 
 use crate::{Error, Storage};
 
@@ -37,6 +38,14 @@ impl TileNodes {
 
     pub(crate) fn hashes(&self) -> &[Hash] {
         &self.levels[0]
+    }
+
+    /// The root of a full tile's 256 hashes (`None` for a partial tile).
+    fn full_root(&self) -> Option<Hash> {
+        if self.levels.first().map(Vec::len) != Some(TILE_WIDTH as usize) {
+            return None;
+        }
+        self.levels.last().and_then(|l| l.first()).copied()
     }
 
     fn upper(&self) -> Upper {
@@ -114,23 +123,194 @@ pub(crate) struct Bundle {
 /// size is asked for. The current version was written by the batch that committed it,
 /// whereas an older partial file may be a leftover of a batch that failed before its
 /// checkpoint, or may have been deleted once its full tile was written.
+///
+/// Nothing read from storage is used before it is checked against the signed
+/// checkpoint (see docs/protocol.md, *Nothing is served that does not hash to the
+/// signed root*): the partial tiles of the right edge together reproduce the root of the
+/// current checkpoint; a full tile's root is the hash its parent tile holds for it, the
+/// parent being checked first; an entry bundle's leaves are the hashes of its level-0
+/// tile. A tile is checked once and then cached; only checked tiles are cached. A
+/// mismatch is [`Error::CorruptStorage`], counted, logged with the file's name, and
+/// remembered for [`TreeReader::corruption`].
 #[derive(Debug)]
 pub(crate) struct TreeReader {
     storage: Arc<dyn Storage>,
+    log_key: VerifierKey,
     hash_tiles: Mutex<LruCache<TileId, Arc<TileNodes>>>,
     upper: Mutex<LruCache<TileId, Arc<Upper>>>,
     bundles: Mutex<LruCache<TileId, Arc<Bundle>>>,
+    /// Roots of signed checkpoints read from storage, by tree size.
+    roots: Mutex<LruCache<u64, Hash>>,
+    /// The first corrupt file found, with what is wrong with it.
+    corrupt: Mutex<Option<String>>,
+    corrupt_reads: AtomicU64,
 }
 
 impl TreeReader {
-    pub(crate) fn new(storage: Arc<dyn Storage>, hash_tiles: usize, bundles: usize) -> TreeReader {
+    pub(crate) fn new(
+        storage: Arc<dyn Storage>,
+        log_key: VerifierKey,
+        hash_tiles: usize,
+        bundles: usize,
+    ) -> TreeReader {
         let cap = |n: usize| NonZeroUsize::new(n.max(1)).unwrap_or(NonZeroUsize::MIN);
         TreeReader {
             storage,
+            log_key,
             hash_tiles: Mutex::new(LruCache::new(cap(hash_tiles))),
             upper: Mutex::new(LruCache::new(cap(hash_tiles.saturating_mul(8)))),
             bundles: Mutex::new(LruCache::new(cap(bundles))),
+            roots: Mutex::new(LruCache::new(cap(64))),
+            corrupt: Mutex::new(None),
+            corrupt_reads: AtomicU64::new(0),
         }
+    }
+
+    /// The first corrupt file found since the log opened, and what is wrong with it.
+    pub(crate) fn corruption(&self) -> Option<String> {
+        self.corrupt
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How many reads found stored data that does not hash to the signed checkpoint.
+    pub(crate) fn corrupt_reads(&self) -> u64 {
+        self.corrupt_reads.load(Ordering::Relaxed)
+    }
+
+    /// Records corrupt storage and returns its error.
+    fn found_corrupt(&self, file: String, reason: String) -> Error {
+        self.corrupt_reads.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(
+            file = %file,
+            reason = %reason,
+            "corrupt storage: stored data does not hash to the signed checkpoint; nothing is \
+             served from it"
+        );
+        self.corrupt
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(|| format!("{file} {reason}"));
+        Error::CorruptStorage { file, reason }
+    }
+
+    /// The root of the signed checkpoint of `size`, as read from storage and verified
+    /// with the log's key.
+    fn trusted_root(&self, size: u64) -> Result<Hash, Error> {
+        if size == 0 {
+            return Ok(Hash::EMPTY_ROOT);
+        }
+        if let Some(root) = self
+            .roots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&size)
+        {
+            return Ok(*root);
+        }
+        let stale = |why: String| Error::BadTile {
+            tile: "checkpoint".into(),
+            reason: why,
+        };
+        let bytes = self
+            .storage
+            .read_checkpoint()?
+            .ok_or_else(|| stale("the checkpoint is missing".into()))?;
+        let signed = SignedCheckpoint::parse(&bytes)
+            .map_err(|e| stale(format!("the checkpoint does not parse: {e}")))?;
+        let checkpoint = signed
+            .verify(&self.log_key)
+            .map_err(|e| stale(format!("the checkpoint is not signed by this log: {e}")))?;
+        self.roots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .put(checkpoint.size, checkpoint.root);
+        if checkpoint.size != size {
+            return Err(stale(format!(
+                "the stored checkpoint has size {}, not {size}",
+                checkpoint.size
+            )));
+        }
+        Ok(checkpoint.root)
+    }
+
+    /// Reads, checks and caches the partial tiles of the right edge of the tree of
+    /// `size`: together they must reproduce the signed root of that size. Returns them.
+    fn check_edge(&self, size: u64) -> Result<Vec<(TileId, Arc<TileNodes>)>, Error> {
+        let root = self.trusted_root(size)?;
+        let mut edge = Vec::new();
+        // A tree size of 64 bits has at most 8 levels of tiles.
+        for level in 0u8..8 {
+            let shift = u32::from(level) * u32::from(TILE_HEIGHT);
+            let count = if shift >= 64 { 0 } else { size >> shift };
+            if count == 0 {
+                break;
+            }
+            if count % TILE_WIDTH == 0 {
+                continue;
+            }
+            let tile = Self::current(TileLevel::Hashes(level), count / TILE_WIDTH, size)?;
+            let data = self.read(tile)?;
+            let hashes = tiles::parse_hash_tile(&data, tile.width)
+                .map_err(|e| self.found_corrupt(tile.path(), format!("does not parse: {e}")))?;
+            edge.push((tile, Arc::new(TileNodes::new(hashes))));
+        }
+        let mut hashes = Vec::new();
+        for st in CompactRange::subtrees_of(size) {
+            let (tile, range) = tiles::locate_subtree(st, size)?;
+            let hash = edge
+                .iter()
+                .find(|(t, _)| *t == tile)
+                .and_then(|(_, nodes)| nodes.run(range.clone()));
+            match hash {
+                Some(h) => hashes.push(h),
+                // A complete subtree of the compact range always lies in a partial tile.
+                None => return Err(corrupt(tile, format!("no complete run {range:?}"))),
+            }
+        }
+        // `Hash`'s equality is constant-time.
+        if CompactRange::from_parts(size, hashes)?.root() != root {
+            let files: Vec<String> = edge.iter().map(|(t, _)| t.path()).collect();
+            return Err(self.found_corrupt(
+                files.join(", "),
+                format!("do not hash to the root of the signed checkpoint of size {size}"),
+            ));
+        }
+        for (tile, nodes) in &edge {
+            self.insert_hash_tile(*tile, nodes.clone());
+        }
+        Ok(edge)
+    }
+
+    /// Checks a full tile read from storage against the hash its parent tile (checked
+    /// first) holds for it.
+    fn check_full(&self, tile: TileId, nodes: &TileNodes, current_size: u64) -> Result<(), Error> {
+        let TileLevel::Hashes(level) = tile.level else {
+            return Err(corrupt(tile, "an entry bundle checked as a hash tile"));
+        };
+        let got = nodes
+            .full_root()
+            .ok_or_else(|| corrupt(tile, "a partial tile checked as a full one"))?;
+        let parent = Subtree {
+            level: (level + 1) * TILE_HEIGHT,
+            index: tile.index,
+        };
+        let want = self.subtree_hash(parent, current_size, current_size)?;
+        // `Hash`'s equality is constant-time.
+        if got != want {
+            let (parent_tile, _) = tiles::locate_subtree(parent, current_size)?;
+            return Err(self.found_corrupt(
+                tile.path(),
+                format!(
+                    "does not hash to the entry {} of {} for it, which leads to the signed \
+                     checkpoint",
+                    tile.index % TILE_WIDTH,
+                    parent_tile.path()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn storage(&self) -> &Arc<dyn Storage> {
@@ -190,9 +370,19 @@ impl TreeReader {
         {
             return Ok(t.clone());
         }
+        if u64::from(tile.width) < TILE_WIDTH {
+            return self
+                .check_edge(current_size)?
+                .into_iter()
+                .find(|(t, _)| *t == tile)
+                .map(|(_, nodes)| nodes)
+                .ok_or_else(|| corrupt(tile, "not on the right edge of the tree"));
+        }
         let data = self.read(tile)?;
-        let hashes = tiles::parse_hash_tile(&data, tile.width).map_err(|e| corrupt(tile, e))?;
+        let hashes = tiles::parse_hash_tile(&data, tile.width)
+            .map_err(|e| self.found_corrupt(tile.path(), format!("does not parse: {e}")))?;
         let nodes = Arc::new(TileNodes::new(hashes));
+        self.check_full(tile, &nodes, current_size)?;
         self.insert_hash_tile(tile, nodes.clone());
         Ok(nodes)
     }
@@ -209,9 +399,31 @@ impl TreeReader {
             return Ok(b.clone());
         }
         let data = self.read(tile)?;
-        let entries = tiles::parse_bundle(&data).map_err(|e| corrupt(tile, e))?;
+        let entries = tiles::parse_bundle(&data)
+            .map_err(|e| self.found_corrupt(tile.path(), format!("does not parse: {e}")))?;
         if entries.len() != usize::from(tile.width) {
-            return Err(corrupt(tile, format!("{} entries", entries.len())));
+            return Err(self.found_corrupt(
+                tile.path(),
+                format!("holds {} entries instead of {}", entries.len(), tile.width),
+            ));
+        }
+        let leaves = self.hash_tile(0, index, current_size)?;
+        for (i, (entry, leaf)) in entries.iter().zip(leaves.hashes()).enumerate() {
+            // `Hash`'s equality is constant-time.
+            if Hash::leaf(entry) != *leaf {
+                return Err(self.found_corrupt(
+                    tile.path(),
+                    format!(
+                        "holds entry {} that does not hash to its leaf in {}",
+                        index * TILE_WIDTH + i as u64,
+                        TileId {
+                            level: TileLevel::Hashes(0),
+                            ..tile
+                        }
+                        .path()
+                    ),
+                ));
+            }
         }
         let bundle = Arc::new(Bundle {
             entries: entries.into_iter().map(<[u8]>::to_vec).collect(),
@@ -315,32 +527,46 @@ impl TreeReader {
         if let Some(nodes) = cached {
             return nodes.run(range.clone()).ok_or_else(missing);
         }
-        if range.len() >= UPPER_FROM {
-            let upper = self
-                .upper
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&current)
-                .cloned();
-            if let Some(upper) = upper {
+        let upper = self
+            .upper
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&current)
+            .cloned();
+        if let Some(upper) = upper {
+            if range.len() >= UPPER_FROM {
                 return upper.run(range.clone()).ok_or_else(missing);
             }
-            let nodes = self.hash_tile(level, tile.index, current_size)?;
-            return nodes.run(range.clone()).ok_or_else(missing);
-        }
-        let hashes = match scratch.iter().find(|(t, _)| *t == current) {
-            Some((_, h)) => h.clone(),
-            None => {
-                let data = self.read(current)?;
-                let hashes = Arc::new(
-                    tiles::parse_hash_tile(&data, current.width)
-                        .map_err(|e| corrupt(current, e))?,
-                );
-                scratch.push((current, hashes.clone()));
-                hashes
+            // The tile was checked before, and its upper levels kept: the aligned run of
+            // 16 hashes around `range`, read again, must still hash to the kept node.
+            let start = range.start - range.start % UPPER_FROM;
+            let block = start..start + UPPER_FROM;
+            if let Some(want) = upper.run(block.clone()) {
+                let hashes = match scratch.iter().find(|(t, _)| *t == current) {
+                    Some((_, h)) => h.clone(),
+                    None => {
+                        let data = self.read(current)?;
+                        let hashes = Arc::new(
+                            tiles::parse_hash_tile(&data, current.width).map_err(|e| {
+                                self.found_corrupt(current.path(), format!("does not parse: {e}"))
+                            })?,
+                        );
+                        scratch.push((current, hashes.clone()));
+                        hashes
+                    }
+                };
+                // `Hash`'s equality is constant-time.
+                if fold_run(&hashes, block.clone()) != Some(want) {
+                    return Err(self.found_corrupt(
+                        current.path(),
+                        format!("changed after it was checked (hashes {block:?})"),
+                    ));
+                }
+                return fold_run(&hashes, range.clone()).ok_or_else(missing);
             }
-        };
-        fold_run(&hashes, range.clone()).ok_or_else(missing)
+        }
+        let nodes = self.hash_tile(level, tile.index, current_size)?;
+        nodes.run(range.clone()).ok_or_else(missing)
     }
 
     /// Fills a proof plan from the stored tiles.

@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use signet_core::keys::SignatureType;
 use signet_core::merkle;
@@ -18,6 +17,7 @@ use signet_core::{
     Withdrawal,
 };
 use signet_log::{Config, Error, FsStorage, Log, SignatoryQuery, StatusFilter, Storage};
+use signet_testkit::storage::{Faulty, MemStorage, MemStore};
 
 fn letters_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters")
@@ -260,7 +260,7 @@ async fn leftover_tiles_past_the_checkpoint_are_ignored_and_replaced() {
     log.submit(endorse(0, T0)).await.unwrap();
     drop(log);
     // A batch that died before its checkpoint left tiles for sizes 3 and 4.
-    let storage = FsStorage::open(dir.path().join("log"), dir.path().join("tmp")).unwrap();
+    let storage = FsStorage::open(dir.path()).unwrap();
     let junk = |level, width| {
         (
             TileId {
@@ -277,6 +277,7 @@ async fn leftover_tiles_past_the_checkpoint_are_ignored_and_replaced() {
             junk(signet_core::tiles::TileLevel::Hashes(0), 4),
         ])
         .unwrap();
+    drop(storage);
     let log = Log::open(config(dir.path())).unwrap();
     assert_eq!(log.head().size, 2);
     let t3 = TileId {
@@ -390,90 +391,39 @@ async fn state_rules_are_applied_in_and_across_batches() {
     assert_eq!(log.head().size, 4);
 }
 
-/// A storage backend that fails at its `fail_at`-th write operation: `crash` makes every
-/// later write fail too (the process is as good as dead), otherwise only that one fails.
-/// A failing `write_tiles` first writes half of its tiles, as a crash midway would.
-#[derive(Debug)]
-struct Faulty {
-    inner: FsStorage,
-    ops: AtomicUsize,
-    fail_at: usize,
-    crash: bool,
-    dead: AtomicBool,
+/// A log's data directory with its storage backend: the file system in the directory
+/// itself, or a memory store beside it.
+trait Store {
+    type S: Storage;
+    fn open(&self, dir: &Path) -> Faulty<Self::S>;
 }
 
-impl Faulty {
-    fn fault(&self) -> bool {
-        if self.dead.load(Ordering::SeqCst) {
-            return true;
-        }
-        let n = self.ops.fetch_add(1, Ordering::SeqCst);
-        if n == self.fail_at {
-            if self.crash {
-                self.dead.store(true, Ordering::SeqCst);
-            }
-            return true;
-        }
-        false
+struct OnDisk;
+
+impl Store for OnDisk {
+    type S = FsStorage;
+    fn open(&self, dir: &Path) -> Faulty<FsStorage> {
+        Faulty::new(FsStorage::open(dir).unwrap())
     }
 }
 
-impl Storage for Faulty {
-    fn sync_existing(&self) -> Result<(), Error> {
-        if self.dead.load(Ordering::SeqCst) {
-            return Err(Error::Injected("dead"));
-        }
-        self.inner.sync_existing()
-    }
-    fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, Error> {
-        if self.dead.load(Ordering::SeqCst) {
-            return Err(Error::Injected("dead"));
-        }
-        self.inner.read_checkpoint()
-    }
-    fn write_checkpoint(&self, checkpoint: &[u8]) -> Result<(), Error> {
-        if self.fault() {
-            return Err(Error::Injected("write_checkpoint"));
-        }
-        self.inner.write_checkpoint(checkpoint)
-    }
-    fn read_tile(&self, tile: TileId) -> Result<Option<Vec<u8>>, Error> {
-        if self.dead.load(Ordering::SeqCst) {
-            return Err(Error::Injected("dead"));
-        }
-        self.inner.read_tile(tile)
-    }
-    fn write_tiles(&self, tiles: &[(TileId, Vec<u8>)]) -> Result<(), Error> {
-        if self.fault() {
-            let _ = self.inner.write_tiles(&tiles[..tiles.len() / 2]);
-            return Err(Error::Injected("write_tiles"));
-        }
-        self.inner.write_tiles(tiles)
-    }
-    fn delete_partial_tiles(&self, full: TileId) -> Result<(), Error> {
-        if self.fault() {
-            return Err(Error::Injected("delete_partial_tiles"));
-        }
-        self.inner.delete_partial_tiles(full)
-    }
-    fn is_empty(&self) -> Result<bool, Error> {
-        self.inner.is_empty()
+impl Store for MemStore {
+    type S = MemStorage;
+    fn open(&self, _: &Path) -> Faulty<MemStorage> {
+        Faulty::new(MemStorage::open(self).unwrap())
     }
 }
 
 /// Runs a workload of single and batched submissions (crossing a full tile) on a log
 /// whose storage fails at write operation `fail_at`; returns what was acknowledged.
-async fn faulty_run(dir: &Path, fail_at: usize, crash: bool) -> (Vec<(u64, Vec<u8>)>, bool, usize) {
-    let storage = Arc::new(Faulty {
-        inner: FsStorage::open(dir.join("log"), dir.join("tmp")).unwrap(),
-        ops: AtomicUsize::new(0),
-        fail_at,
-        crash,
-        dead: AtomicBool::new(false),
-    });
+async fn faulty_run(
+    storage: Faulty<impl Storage>,
+    dir: &Path,
+) -> (Vec<(u64, Vec<u8>)>, bool, usize) {
+    let storage = Arc::new(storage);
     let mut acked = Vec::new();
     let Ok(log) = Log::open_with(config(dir), storage.clone()) else {
-        return (acked, true, storage.ops.load(Ordering::SeqCst));
+        return (acked, true, storage.ops());
     };
     let log = Arc::new(log);
     let mut failed = false;
@@ -496,38 +446,68 @@ async fn faulty_run(dir: &Path, fail_at: usize, crash: bool) -> (Vec<(u64, Vec<u
                     ack.proof.verify(e.bytes(), log.verifier()).unwrap();
                     acked.push((ack.index, e.bytes().to_vec()));
                 }
-                (Err(Error::NotStored | Error::Closed(_)), _) => failed = true,
+                // A dead process cannot read the proof it would answer with: no acknowledgement.
+                (Err(Error::NotStored | Error::Closed(_) | Error::Injected(_)), _) => failed = true,
                 (Err(other), _) => panic!("unexpected error {other}"),
             }
         }
     }
     drop(log);
-    (acked, failed, storage.ops.load(Ordering::SeqCst))
+    (acked, failed, storage.ops())
+}
+
+async fn recovery_on(store: impl Store) {
+    // Count the write operations of a clean run, then fail at each of them in turn.
+    let clean = tempfile::tempdir().unwrap();
+    let (acked, failed, steps) = faulty_run(store.open(clean.path()), clean.path()).await;
+    assert!(!failed);
+    assert_eq!(acked.len(), 183);
+    assert!(steps >= 10, "only {steps} write operations");
+    let reopen = |dir: &Path| Log::open_with(config(dir), Arc::new(store.open(dir)));
+    check_log(&reopen(clean.path()).unwrap(), &acked);
+    for complete in [false, true] {
+        for crash in [true, false] {
+            for fail_at in 0..steps {
+                let dir = tempfile::tempdir().unwrap();
+                let storage = store
+                    .open(dir.path())
+                    .fail_at(fail_at, crash)
+                    .complete_failed_writes(complete);
+                let (acked, _, _) = faulty_run(storage, dir.path()).await;
+                let log = reopen(dir.path()).unwrap_or_else(|e| {
+                    panic!(
+                        "recovery after fault {fail_at} (crash {crash}, complete {complete}): {e}"
+                    )
+                });
+                check_log(&log, &acked);
+                // The recovered log still takes new entries.
+                let e = endorse(10_000, T0);
+                let ack = log.submit(e.clone()).await.unwrap();
+                assert!(ack.new);
+                check_log(&log, &[(ack.index, e.bytes().to_vec())]);
+            }
+        }
+    }
 }
 
 #[tokio::test]
 async fn recovery_after_a_fault_at_every_step_keeps_every_acknowledged_entry() {
-    // Count the write operations of a clean run, then fail at each of them in turn.
-    let clean = tempfile::tempdir().unwrap();
-    let (acked, failed, steps) = faulty_run(clean.path(), usize::MAX, false).await;
-    assert!(!failed);
-    assert_eq!(acked.len(), 183);
-    assert!(steps >= 10, "only {steps} write operations");
-    check_log(&Log::open(config(clean.path())).unwrap(), &acked);
-    for crash in [true, false] {
-        for fail_at in 0..steps {
-            let dir = tempfile::tempdir().unwrap();
-            let (acked, _, _) = faulty_run(dir.path(), fail_at, crash).await;
-            let log = Log::open(config(dir.path()))
-                .unwrap_or_else(|e| panic!("recovery after fault {fail_at} (crash {crash}): {e}"));
-            check_log(&log, &acked);
-            // The recovered log still takes new entries.
-            let e = endorse(10_000, T0);
-            let ack = log.submit(e.clone()).await.unwrap();
-            assert!(ack.new);
-            check_log(&log, &[(ack.index, e.bytes().to_vec())]);
+    recovery_on(OnDisk).await;
+}
+
+#[tokio::test]
+async fn recovery_after_a_fault_at_every_step_keeps_every_acknowledged_entry_in_memory() {
+    // A fresh store for every run: each run's data directory holds a new key.
+    struct Fresh(std::sync::Mutex<std::collections::HashMap<PathBuf, MemStore>>);
+    impl Store for Fresh {
+        type S = MemStorage;
+        fn open(&self, dir: &Path) -> Faulty<MemStorage> {
+            let mut stores = self.0.lock().unwrap();
+            let store = stores.entry(dir.to_path_buf()).or_default();
+            Faulty::new(MemStorage::open(store).unwrap())
         }
     }
+    recovery_on(Fresh(Default::default())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -568,4 +548,73 @@ async fn closing_integrates_or_refuses_every_pending_submission() {
     drop(log);
     let log = Log::open(config(dir.path())).unwrap();
     check_log(&log, &acked);
+}
+
+#[tokio::test]
+async fn finding_4_the_first_start_stores_the_key_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemStore::new();
+    // The first start dies at its first write: the empty tree's checkpoint.
+    let storage = Arc::new(Faulty::new(MemStorage::open(&store).unwrap()).fail_at(0, true));
+    assert!(Log::open_with(config(dir.path()), storage.clone()).is_err());
+    assert_eq!(storage.ops(), 1, "the checkpoint was the first write");
+    assert!(
+        !dir.path().join("log.key").exists(),
+        "a key was stored before the log it signs"
+    );
+    drop(storage);
+    // The same, with the checkpoint stored and the key lost: an interrupted first start.
+    let storage = Arc::new(
+        Faulty::new(MemStorage::open(&store).unwrap())
+            .fail_at(0, true)
+            .complete_failed_writes(true),
+    );
+    assert!(Log::open_with(config(dir.path()), storage.clone()).is_err());
+    assert!(storage.inner().read_checkpoint().unwrap().is_some());
+    assert!(!dir.path().join("log.key").exists());
+    drop(storage);
+    let log = Log::open_with(
+        config(dir.path()),
+        Arc::new(MemStorage::open(&store).unwrap()),
+    )
+    .unwrap();
+    check_log(&log, &[]);
+}
+
+#[tokio::test]
+async fn a_stale_checkpoint_is_refused_and_surfaces_as_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemStore::new();
+    let storage = Arc::new(Faulty::new(MemStorage::open(&store).unwrap()));
+    let log = Log::open_with(config(dir.path()), storage.clone()).unwrap();
+    log.submit(endorse(1, T0)).await.unwrap();
+    // Another writer, behind this log's back, replaces the checkpoint.
+    let ours = storage.inner().read_checkpoint().unwrap().unwrap();
+    let theirs = [ours.as_slice(), b"\n"].concat();
+    storage
+        .inner()
+        .swap_checkpoint(Some(&ours), &theirs)
+        .unwrap();
+    let failed_before = log.metrics().failed_batches.get();
+    match log.submit(endorse(2, T0)).await {
+        Err(Error::NotStored) => {}
+        other => panic!("expected the batch to fail as a fault, got {other:?}"),
+    }
+    assert_eq!(log.metrics().failed_batches.get(), failed_before + 1);
+    assert_eq!(
+        storage.inner().read_checkpoint().unwrap().unwrap(),
+        theirs,
+        "the other writer's checkpoint was overwritten"
+    );
+    // The direct call names the refusal.
+    match storage.inner().swap_checkpoint(Some(&ours), &ours) {
+        Err(e @ Error::StaleCheckpoint { .. }) => {
+            assert!(e.to_string().contains("another writer"), "{e}")
+        }
+        other => panic!("expected a stale checkpoint, got {other:?}"),
+    }
+    assert!(
+        log.health().is_err(),
+        "the log reports that it cannot write"
+    );
 }

@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -22,11 +22,12 @@ use serde_json::Value;
 use signet_core::keys::SignatureType;
 use signet_core::note::Note;
 use signet_core::{
-    Endorsement, Entry, KeyName, Letter, LetterId, SigningKey, Statement, TileId, Timestamp,
-    VerifierKey, Withdrawal,
+    Endorsement, Entry, KeyName, Letter, LetterId, SigningKey, Statement, Timestamp, VerifierKey,
+    Withdrawal,
 };
-use signet_log::{Config, Error, FsStorage, Log, Storage};
+use signet_log::{Config, FsStorage, Log};
 use signet_server::{AppState, Settings, app};
+use signet_testkit::storage::Faulty;
 use tower::ServiceExt as _;
 
 /// The server's clock in these tests.
@@ -1080,58 +1081,11 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     }
 }
 
-/// A storage whose tile writes wait at a gate, to hold the sequencer mid-batch.
-#[derive(Debug)]
-struct Gated {
-    inner: FsStorage,
-    open: Mutex<bool>,
-    changed: Condvar,
-}
-
-impl Gated {
-    fn set(&self, open: bool) {
-        *self.open.lock().unwrap() = open;
-        self.changed.notify_all();
-    }
-}
-
-impl Storage for Gated {
-    fn sync_existing(&self) -> Result<(), Error> {
-        self.inner.sync_existing()
-    }
-    fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, Error> {
-        self.inner.read_checkpoint()
-    }
-    fn write_checkpoint(&self, c: &[u8]) -> Result<(), Error> {
-        self.inner.write_checkpoint(c)
-    }
-    fn read_tile(&self, t: TileId) -> Result<Option<Vec<u8>>, Error> {
-        self.inner.read_tile(t)
-    }
-    fn write_tiles(&self, tiles: &[(TileId, Vec<u8>)]) -> Result<(), Error> {
-        let mut open = self.open.lock().unwrap();
-        while !*open {
-            open = self.changed.wait(open).unwrap();
-        }
-        drop(open);
-        self.inner.write_tiles(tiles)
-    }
-    fn delete_partial_tiles(&self, full: TileId) -> Result<(), Error> {
-        self.inner.delete_partial_tiles(full)
-    }
-    fn is_empty(&self) -> Result<bool, Error> {
-        self.inner.is_empty()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_pool_answers_503_with_retry_after() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(Gated {
-        inner: FsStorage::open(dir.path().join("log"), dir.path().join("tmp")).unwrap(),
-        open: Mutex::new(true),
-        changed: Condvar::new(),
-    });
+    // Tile writes wait at the gate, to hold the sequencer mid-batch.
+    let storage = Arc::new(Faulty::new(FsStorage::open(dir.path()).unwrap()));
     let config = Config {
         pool_size: 1,
         max_batch: 1,
@@ -1139,7 +1093,7 @@ async fn a_full_pool_answers_503_with_retry_after() {
     };
     let log = Arc::new(Log::open_with(config, storage.clone()).unwrap());
     let app = app(AppState::new(log.clone(), settings(0)).with_clock(|| NOW));
-    storage.set(false);
+    storage.close_gate();
     // The first submission holds the sequencer at the gate; the second fills the pool.
     let first = tokio::spawn({
         let app = app.clone();
@@ -1160,7 +1114,7 @@ async fn a_full_pool_answers_503_with_retry_after() {
     );
     assert_eq!(third.json()["error"], "overloaded");
     assert_eq!(third.header("retry-after"), "1");
-    storage.set(true);
+    storage.open_gate();
     assert_eq!(first.await.unwrap(), StatusCode::CREATED);
     assert_eq!(second.await.unwrap(), StatusCode::CREATED);
     assert_eq!(log.head().size, 3);

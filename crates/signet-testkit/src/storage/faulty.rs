@@ -1,0 +1,185 @@
+//! The one fault-injecting storage wrapper.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use signet_core::TileId;
+use signet_log::{Error, Storage};
+
+/// How long a write waits at a closed gate before it gives up (a bound, so that a test
+/// that forgets to open the gate fails instead of hanging).
+const GATE_LIMIT: Duration = Duration::from_secs(60);
+
+/// Wraps a backend and injects faults into its write operations (`swap_checkpoint`,
+/// `write_tiles`, `delete_partial_tiles`, counted from 0 in the order they are called):
+///
+/// - [`Faulty::fail_at`]`(n, crash)` fails the `n`-th write; with `crash` every later
+///   call fails too, reads included (the process is as good as dead);
+/// - a failing `write_tiles` first writes half of its tiles, as a crash midway would;
+///   with [`Faulty::complete_failed_writes`] a failing write is carried out in full
+///   before it reports failure (a lost acknowledgement, such as a failed folder fsync);
+/// - [`Faulty::close_gate`] holds every `write_tiles` until [`Faulty::open_gate`], to
+///   keep the sequencer busy.
+#[derive(Debug)]
+pub struct Faulty<S> {
+    inner: S,
+    ops: AtomicUsize,
+    fail_at: AtomicUsize,
+    crash: AtomicBool,
+    complete: AtomicBool,
+    dead: AtomicBool,
+    gate: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl<S: Storage> Faulty<S> {
+    /// Wraps `inner`, injecting nothing until told to.
+    pub fn new(inner: S) -> Faulty<S> {
+        Faulty {
+            inner,
+            ops: AtomicUsize::new(0),
+            fail_at: AtomicUsize::new(usize::MAX),
+            crash: AtomicBool::new(false),
+            complete: AtomicBool::new(false),
+            dead: AtomicBool::new(false),
+            gate: Mutex::new(true),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Fails write operation number `n`; with `crash`, every call after it as well.
+    pub fn fail_at(self, n: usize, crash: bool) -> Faulty<S> {
+        self.fail_at.store(n, Ordering::SeqCst);
+        self.crash.store(crash, Ordering::SeqCst);
+        self
+    }
+
+    /// A failing write is carried out in full before it reports failure.
+    pub fn complete_failed_writes(self, complete: bool) -> Faulty<S> {
+        self.complete.store(complete, Ordering::SeqCst);
+        self
+    }
+
+    /// The wrapped backend, to act behind the writer's back.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// How many write operations were attempted.
+    pub fn ops(&self) -> usize {
+        self.ops.load(Ordering::SeqCst)
+    }
+
+    /// True once a crash fault has fired.
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::SeqCst)
+    }
+
+    /// Holds every `write_tiles` until [`Faulty::open_gate`].
+    pub fn close_gate(&self) {
+        *self.gate.lock().unwrap_or_else(PoisonError::into_inner) = false;
+    }
+
+    /// Lets held and later writes through.
+    pub fn open_gate(&self) {
+        *self.gate.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.changed.notify_all();
+    }
+
+    fn wait_at_gate(&self) -> Result<(), Error> {
+        let started = Instant::now();
+        let mut open = self.gate.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*open {
+            let Some(left) = GATE_LIMIT.checked_sub(started.elapsed()) else {
+                return Err(Error::Injected("the gate stayed closed"));
+            };
+            open = self
+                .changed
+                .wait_timeout(open, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        Ok(())
+    }
+
+    fn alive(&self) -> Result<(), Error> {
+        if self.is_dead() {
+            return Err(Error::Injected("the process is dead"));
+        }
+        Ok(())
+    }
+
+    /// Counts a write operation of a live process; true when it must fail.
+    fn fault(&self) -> bool {
+        let n = self.ops.fetch_add(1, Ordering::SeqCst);
+        if n == self.fail_at.load(Ordering::SeqCst) {
+            if self.crash.load(Ordering::SeqCst) {
+                self.dead.store(true, Ordering::SeqCst);
+            }
+            return true;
+        }
+        false
+    }
+
+    fn completes(&self) -> bool {
+        self.complete.load(Ordering::SeqCst)
+    }
+}
+
+impl<S: Storage> Storage for Faulty<S> {
+    fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, Error> {
+        self.alive()?;
+        self.inner.read_checkpoint()
+    }
+
+    fn swap_checkpoint(&self, old: Option<&[u8]>, new: &[u8]) -> Result<(), Error> {
+        self.alive()?;
+        if self.fault() {
+            if self.completes() {
+                self.inner.swap_checkpoint(old, new)?;
+            }
+            return Err(Error::Injected("swap_checkpoint"));
+        }
+        self.inner.swap_checkpoint(old, new)
+    }
+
+    fn read_tile(&self, tile: TileId) -> Result<Option<Vec<u8>>, Error> {
+        self.alive()?;
+        self.inner.read_tile(tile)
+    }
+
+    fn write_tiles(&self, tiles: &[(TileId, Vec<u8>)]) -> Result<(), Error> {
+        self.wait_at_gate()?;
+        self.alive()?;
+        if self.fault() {
+            let written = if self.completes() {
+                tiles
+            } else {
+                &tiles[..tiles.len() / 2]
+            };
+            // What a crash midway leaves; its own result does not matter.
+            let _ = self.inner.write_tiles(written);
+            return Err(Error::Injected("write_tiles"));
+        }
+        self.inner.write_tiles(tiles)
+    }
+
+    fn delete_partial_tiles(&self, full: TileId) -> Result<(), Error> {
+        self.alive()?;
+        if self.fault() {
+            return Err(Error::Injected("delete_partial_tiles"));
+        }
+        self.inner.delete_partial_tiles(full)
+    }
+
+    fn is_empty(&self) -> Result<bool, Error> {
+        self.alive()?;
+        self.inner.is_empty()
+    }
+
+    fn make_durable(&self) -> Result<(), Error> {
+        self.alive()?;
+        self.inner.make_durable()
+    }
+}
