@@ -1,5 +1,6 @@
-//! The log's entries (DESIGN §3): letter registrations, endorsements and withdrawals,
-//! each one signed note with exactly one signature, by the key its `key` line names.
+//! The log's entries (see docs/protocol.md, *Entries*): letter registrations,
+//! endorsements and withdrawals, each one signed note with exactly one signature, by the
+//! key its `key` line names.
 //!
 //! [`Entry::parse`] is the one parser the server, the CLI and the auditor share. It
 //! accepts exactly one encoding of each statement, and an [`Entry`] exists only once its
@@ -49,7 +50,8 @@ pub struct Slug(String);
 pub struct Language(String);
 
 /// An identity claim (recorded, not yet verified): `https://<host><path>`,
-/// `dns:<domain>` or `github:<login>`, in the forms DESIGN §3 fixes.
+/// `dns:<domain>` or `github:<login>`, in the forms docs/protocol.md fixes (*Identity
+/// claims*).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IdentityClaim(String);
 
@@ -305,7 +307,8 @@ impl Statement {
         }
     }
 
-    /// Checks every field against DESIGN §3 (the builder's check before signing).
+    /// Checks every field against the entry rules (the builder's check before signing;
+    /// see docs/protocol.md, *Entries*).
     pub fn validate(&self) -> Result<(), Error> {
         match self {
             Statement::Letter(s) => check_text("title", &s.title, MAX_TEXT_CHARS)?,
@@ -370,7 +373,8 @@ impl Statement {
         out
     }
 
-    /// Parses a note text (body) strictly, with every rule of DESIGN §3.
+    /// Parses a note text (body) strictly, with every rule of docs/protocol.md,
+    /// *Entries*.
     pub fn parse_body(body: &str) -> Result<Statement, Error> {
         let Some(body) = body.strip_suffix('\n') else {
             return Err(Error::malformed(

@@ -36,7 +36,8 @@ impl SignatureType {
     }
 }
 
-/// A key name: non-empty, no Unicode spaces, no `+`, no control characters.
+/// A key name as signed notes allow it: non-empty, no Unicode spaces, no `+`, no control
+/// characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyName(String);
 
@@ -50,10 +51,12 @@ impl KeyName {
             .chars()
             .find(|&c| c.is_whitespace() || c == '+' || c.is_control())
         {
+            // The name came from the network: show it escaped, never raw.
             return Err(Error::malformed(
                 "key name",
                 format_args!(
-                    "{s:?} contains {c:?} (U+{:04X}); key names have no spaces, '+' or control characters",
+                    "`{}` contains U+{:04X}; key names have no spaces, '+' or control characters",
+                    crate::text::escaped(s),
                     u32::from(c)
                 ),
             ));
@@ -219,7 +222,8 @@ impl VerifierKey {
         self.sig_type
     }
 
-    /// The 32-byte Ed25519 public key. A signer *is* this key (DESIGN §3).
+    /// The 32-byte Ed25519 public key. A signer *is* this key (see
+    /// docs/protocol.md, *Signers*).
     pub fn public_key(&self) -> &[u8; 32] {
         &self.public_key
     }

@@ -1,5 +1,6 @@
-//! The entry grammar of DESIGN §3: every rule, with accepted and refused cases, and the
-//! strict signature profile (exactly one signature, by the key of the `key` line).
+//! The entry grammar (see docs/protocol.md, *Entries*): every rule, with accepted and
+//! refused cases, and the strict signature profile (exactly one signature, by the key of
+//! the `key` line).
 
 #![expect(
     clippy::unwrap_used,
@@ -988,15 +989,31 @@ mod properties {
 
     use super::*;
 
-    /// Characters that stay NFC in any order: letters of several scripts, U+200C, digits
-    /// and punctuation, but no combining marks.
+    /// Pieces that stay NFC and valid in any order: letters of several scripts, digits
+    /// and punctuation, and the joiners in contexts that allow them whatever their
+    /// neighbours (a ZWNJ between two dual-joining Arabic letters, a ZWJ after a virama).
     fn word() -> impl Strategy<Value = String> {
-        let chars = vec![
-            'a', 'Z', 'é', 'ß', '测', '试', 'م', 'ح', 'Ж', 'я', '\u{200C}', '-', '\'', '.', '7',
-            '𝒜', '😀',
+        let pieces = vec![
+            "a",
+            "Z",
+            "é",
+            "ß",
+            "测",
+            "试",
+            "م",
+            "ح",
+            "Ж",
+            "я",
+            "-",
+            "'",
+            ".",
+            "7",
+            "𝒜",
+            "😀",
+            "ب\u{200C}ه",
+            "क्\u{200D}",
         ];
-        proptest::collection::vec(proptest::sample::select(chars), 1..8)
-            .prop_map(|c| c.into_iter().collect())
+        proptest::collection::vec(proptest::sample::select(pieces), 1..8).prop_map(|p| p.concat())
     }
 
     fn text(max_words: usize) -> impl Strategy<Value = String> {
