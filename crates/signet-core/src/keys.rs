@@ -37,7 +37,8 @@ impl SignatureType {
 }
 
 /// A key name as signed notes allow it: non-empty, no Unicode spaces, no `+`, no control
-/// characters.
+/// characters. Entries narrow it further: see [`crate::entry::check_signer_key_name`] and
+/// [`crate::entry::check_log_key_name`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyName(String);
 

@@ -739,10 +739,18 @@ fn sign_refuses_what_parse_would_refuse() {
         .collect();
     assert!(Statement::Endorsement(bad.clone()).sign(&alice).is_err());
 
-    // Every field at its longest, in four-byte characters, under a long key name, is
-    // more than 4096 bytes.
-    let long_name = signing_key(&"k".repeat(300));
-    let mut big = endorsement(&long_name);
+    // A key name longer than 64 characters is refused before anything is signed.
+    let long_name = signing_key(&"k".repeat(65));
+    let e = Statement::Endorsement(endorsement(&long_name))
+        .sign(&long_name)
+        .unwrap_err();
+    assert!(e.to_string().contains("at most 64 are allowed"), "{e}");
+    assert_eq!(e.class(), MALFORMED);
+
+    // Every field at its longest, in four-byte characters, under the longest key name,
+    // still fits in an entry: the size limit never refuses a valid endorsement.
+    let longest_name = signing_key(&"k".repeat(64));
+    let mut big = endorsement(&longest_name);
     big.name = "𝒜".repeat(128);
     big.affiliation = Some("𝒜".repeat(256));
     big.role = Some("𝒜".repeat(256));
@@ -752,12 +760,9 @@ fn sign_refuses_what_parse_would_refuse() {
         })
         .collect();
     let big = Statement::Endorsement(big);
-    let e = big.sign(&long_name).map(|e| e.bytes().len()).unwrap_err();
-    assert!(
-        e.to_string().contains("an entry is at most 4096 bytes"),
-        "{e}"
-    );
-    assert_eq!(e.class(), MALFORMED);
+    let entry = big.sign(&longest_name).unwrap();
+    assert!(entry.bytes().len() <= signet_core::MAX_ENTRY_SIZE);
+    assert_eq!(Entry::parse(entry.bytes()).unwrap(), entry);
 }
 
 #[test]

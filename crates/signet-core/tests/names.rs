@@ -46,6 +46,10 @@ fn endorsement_body(name: &str, affiliation: &str, role: &str, key: &str) -> Str
     )
 }
 
+fn withdrawal_body(key: &str) -> String {
+    format!("signet/withdrawal/v1\nletter {LETTER}\ntime 2026-01-02T00:00:00Z\nkey {key}\n")
+}
+
 fn registration_body(title: &str, key: &str) -> String {
     format!(
         "signet/letter/v1\nletter {LETTER}\nslug pause\ntitle {title}\nlanguage en\n\
@@ -215,6 +219,111 @@ fn names_in_many_scripts_are_accepted() {
 }
 
 #[test]
+fn key_names_outside_the_profile_are_refused() {
+    let fix = "signet keygen --name NAME";
+    for good in ["alice", "bot.1_x-y", "A-Z.a_z-0.9", "-", &"k".repeat(64)] {
+        accepted(
+            &endorsement_body("Alice", "Example Lab", "Fellow", &vkey_named(good)),
+            good,
+        );
+        accepted(&withdrawal_body(&vkey_named(good)), good);
+    }
+    // Names the signed-note key-name type accepts, so a hostile client can sign with them.
+    let signable = [
+        ("alice\u{202E}gnp.exe", "U+202E"),
+        ("ålice", "U+00E5"),
+        ("алиса", "U+0430"),
+        ("alice\u{200B}", "U+200B"),
+        ("example.org/alice", "'/'"),
+        ("alice@example.org", "'@'"),
+        ("alice:1", "':'"),
+    ];
+    for (name, what) in signable {
+        for body in [
+            endorsement_body("Alice", "Example Lab", "Fellow", &vkey_named(name)),
+            withdrawal_body(&vkey_named(name)),
+        ] {
+            refused(
+                &body,
+                Some(name),
+                &[
+                    "invalid key: the key name",
+                    what,
+                    "outside [A-Za-z0-9._-]",
+                    fix,
+                ],
+            );
+        }
+    }
+    let long = "k".repeat(65);
+    for body in [
+        endorsement_body("Alice", "Example Lab", "Fellow", &vkey_named(&long)),
+        withdrawal_body(&vkey_named(&long)),
+    ] {
+        refused(&body, Some(&long), &["65 characters", "at most 64", fix]);
+    }
+    // Names no signed note can carry.
+    for (name, what) in [
+        ("", "is empty"),
+        ("al ice", "U+0020"),
+        ("al\tice", "U+0009"),
+        ("alice\u{7F}", "U+007F"),
+    ] {
+        for body in [
+            endorsement_body("Alice", "Example Lab", "Fellow", &vkey_named(name)),
+            withdrawal_body(&vkey_named(name)),
+        ] {
+            refused(&body, None, &["invalid key: the key name", what, fix]);
+        }
+    }
+
+    // The log's key name is its origin: printable ASCII, no space, no '+', 1..=255 bytes.
+    for good in [
+        "example.org/pause-letter-log",
+        "localhost:8443/log~1!",
+        "log",
+        &"o".repeat(255),
+    ] {
+        accepted(&registration_body("Pause", &vkey_named(good)), good);
+    }
+    for (origin, what) in [
+        ("exämple.org/log", "U+00E4"),
+        ("例子.org/log", "U+4F8B"),
+        ("example.org/log\u{202E}", "U+202E"),
+    ] {
+        refused(
+            &registration_body("Pause", &vkey_named(origin)),
+            Some(origin),
+            &["invalid key: the log's key name", what, "printable ASCII"],
+        );
+    }
+    let long = "o".repeat(256);
+    refused(
+        &registration_body("Pause", &vkey_named(&long)),
+        Some(&long),
+        &["256 bytes", "at most 255"],
+    );
+    for (origin, what) in [
+        ("example.org/my log", "U+0020"),
+        ("", "is empty"),
+        ("example.org/\u{7F}", "U+007F"),
+    ] {
+        refused(
+            &registration_body("Pause", &vkey_named(origin)),
+            None,
+            &["invalid key: the log's key name", what],
+        );
+    }
+    // A '+' ends the name part of a verifier key, so an origin holding one cannot be
+    // written on a key line at all.
+    refused(
+        &registration_body("Pause", &vkey_named("example.org/a+b")),
+        None,
+        &["key"],
+    );
+}
+
+#[test]
 fn builders_refuse_what_the_parser_refuses() {
     let body = endorsement_body("Alice", "Example Lab", "Fellow", &vkey_named("alice"));
     let Statement::Endorsement(mut endorsement) = Statement::parse_body(&body).unwrap() else {
@@ -225,6 +334,12 @@ fn builders_refuse_what_the_parser_refuses() {
         .sign(&signing_key("alice"))
         .unwrap_err();
     assert!(e.to_string().contains("contains U+200D"), "{e}");
+    endorsement.name = "Alice".into();
+    let rlo = signing_key("alice\u{202E}gnp.exe");
+    endorsement.key = rlo.verifier();
+    let e = Statement::Endorsement(endorsement).sign(&rlo).unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Malformed);
+    assert!(e.to_string().contains("U+202E"), "{e}");
 }
 
 #[test]
@@ -264,6 +379,29 @@ fn del_and_c1_controls_anywhere_in_an_entry_are_refused() {
     }
 }
 
+#[test]
+fn key_name_rules_as_functions() {
+    use signet_core::entry::{check_log_key_name, check_signer_key_name};
+    assert_eq!(check_signer_key_name("bot.1_x-y"), Ok(()));
+    assert_eq!(check_log_key_name("example.org/pause-letter-log"), Ok(()));
+    for (name, want) in [
+        ("a+b", "'+'"),
+        ("a b", "U+0020"),
+        ("ab\u{85}", "U+0085"),
+        ("", "is empty"),
+    ] {
+        let e = check_log_key_name(name).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Malformed);
+        assert!(e.to_string().contains(want), "{name:?}: {e}");
+        assert!(check_signer_key_name(name).is_err(), "{name:?}");
+    }
+    // An origin may hold what a signer's name may not.
+    assert!(check_signer_key_name("example.org/log").is_err());
+}
+
+/// The Unicode version of the normaliser and of the character properties must be the
+/// same: a character the properties call assigned but the normaliser does not know could
+/// normalise differently once the normaliser learns it, and NFC would not be stable.
 #[test]
 fn the_unicode_versions_agree() {
     use icu_properties::CodePointMapData;
