@@ -77,7 +77,7 @@ impl fmt::Display for KeyName {
     }
 }
 
-/// A 32-bit key ID: SHA-256(name ‖ 0x0A ‖ type ‖ public key)[:4].
+/// A 32-bit key ID: SHA-256(name ‖ 0x0A ‖ type ‖ public key)\[:4\].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeyId(pub [u8; 4]);
 
