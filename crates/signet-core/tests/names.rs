@@ -468,3 +468,18 @@ fn every_code_point_is_judged_by_its_properties() {
     // Private use and unassigned code points alone are more than 800,000.
     assert!(refused > 800_000, "{refused}");
 }
+
+#[test]
+fn a_signature_line_under_another_key_name_is_shown_escaped() {
+    // The key line names `alice`; the signature line names the same key bytes under a
+    // name with a right-to-left override. The error names both, the second escaped.
+    let body = endorsement_body("Alice", "Example Lab", "Fellow", &vkey_named("alice"));
+    let e = Entry::parse(&signed(&body, "alice\u{202E}gnp.exe")).unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Malformed);
+    let message = e.to_string();
+    assert!(
+        message.contains("the signature line names key alice<U+202E>gnp.exe+"),
+        "{message}"
+    );
+    assert!(message.is_ascii(), "{message}");
+}
