@@ -1,5 +1,8 @@
-//! The log's entries (DESIGN §3): letter registrations, endorsements and withdrawals,
-//! each one signed note with exactly one signature, by the key its `key` line names.
+//! The log's entries (see docs/protocol.md, *Entries*): letter registrations,
+//! endorsements and withdrawals, each one signed note with exactly one signature, by the
+//! key its `key` line names. Key names follow the entries' own rules (see
+//! docs/protocol.md, *Key names*): a signer's is `[A-Za-z0-9._-]{1,64}`, the log's is its
+//! origin.
 //!
 //! [`Entry::parse`] is the one parser the server, the CLI and the auditor share. It
 //! accepts exactly one encoding of each statement, and an [`Entry`] exists only once its
@@ -9,7 +12,7 @@ use std::fmt;
 
 use crate::keys::SignatureType;
 use crate::note::Note;
-use crate::text::check_text;
+use crate::text::{check_text, escaped};
 use crate::{Error, Hash, LetterId, MAX_ENTRY_SIZE, SigningKey, Timestamp, VerifierKey};
 
 /// The most characters in an endorsement's `name`.
@@ -36,6 +39,15 @@ const MAX_SLUG_CHARS: usize = 64;
 /// The most characters in a GitHub login.
 const MAX_GITHUB_LOGIN: usize = 39;
 
+/// The most characters in a signer's or moderator's key name.
+pub const MAX_SIGNER_KEY_NAME: usize = 64;
+
+/// The most bytes in the log's key name, its origin.
+pub const MAX_LOG_KEY_NAME: usize = 255;
+
+/// What a signer whose key name is refused can do about it.
+const MAKE_A_KEY: &str = "make a key with `signet keygen --name NAME`";
+
 const LETTER_KIND: &str = "signet/letter/v1";
 const ENDORSEMENT_KIND: &str = "signet/endorsement/v1";
 const WITHDRAWAL_KIND: &str = "signet/withdrawal/v1";
@@ -49,7 +61,8 @@ pub struct Slug(String);
 pub struct Language(String);
 
 /// An identity claim (recorded, not yet verified): `https://<host><path>`,
-/// `dns:<domain>` or `github:<login>`, in the forms DESIGN §3 fixes.
+/// `dns:<domain>` or `github:<login>`, in the forms docs/protocol.md fixes (*Identity
+/// claims*).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IdentityClaim(String);
 
@@ -305,7 +318,8 @@ impl Statement {
         }
     }
 
-    /// Checks every field against DESIGN §3 (the builder's check before signing).
+    /// Checks every field and the key name against the entry rules (the builder's check
+    /// before signing; see docs/protocol.md, *Entries*).
     pub fn validate(&self) -> Result<(), Error> {
         match self {
             Statement::Letter(s) => check_text("title", &s.title, MAX_TEXT_CHARS)?,
@@ -320,6 +334,13 @@ impl Statement {
                 check_identity(&s.identity)?;
             }
             Statement::Withdrawal(_) => {}
+        }
+        let key_name = self.key().name().as_str();
+        match self {
+            Statement::Letter(_) => check_log_key_name(key_name)?,
+            Statement::Endorsement(_) | Statement::Withdrawal(_) => {
+                check_signer_key_name(key_name)?;
+            }
         }
         check_key_type(self.key())
     }
@@ -370,7 +391,8 @@ impl Statement {
         out
     }
 
-    /// Parses a note text (body) strictly, with every rule of DESIGN §3.
+    /// Parses a note text (body) strictly, with every rule of docs/protocol.md,
+    /// *Entries*.
     pub fn parse_body(body: &str) -> Result<Statement, Error> {
         let Some(body) = body.strip_suffix('\n') else {
             return Err(Error::malformed(
@@ -391,7 +413,7 @@ impl Statement {
                         .and_then(|v| text_value("title", v, MAX_TEXT_CHARS))?,
                     language: Language::parse(f.one()?)?,
                     time: Timestamp::parse(f.one()?)?,
-                    key: key_value(f.one()?)?,
+                    key: log_key_value(f.one()?)?,
                 })
             }
             ENDORSEMENT_KIND => {
@@ -419,7 +441,7 @@ impl Statement {
                     role,
                     identity,
                     time: Timestamp::parse(f.one()?)?,
-                    key: key_value(f.one()?)?,
+                    key: signer_key_value(f.one()?)?,
                 })
             }
             WITHDRAWAL_KIND => {
@@ -427,7 +449,7 @@ impl Statement {
                 Statement::Withdrawal(Withdrawal {
                     letter: f.one()?.parse()?,
                     time: Timestamp::parse(f.one()?)?,
-                    key: key_value(f.one()?)?,
+                    key: signer_key_value(f.one()?)?,
                 })
             }
             _ => {
@@ -465,7 +487,7 @@ impl Statement {
                 format_args!(
                     "the signing key {} is not the key of the key line ({named}); sign with that key \
                      or put this key's verifier key on the key line",
-                    key.verifier()
+                    escaped(&key.verifier().to_string())
                 ),
             ));
         }
@@ -515,7 +537,7 @@ impl Entry {
                 format_args!(
                     "the signature line names key {}+{}, but the key line is {}+{}; \
                      the entry must be signed by the key it names",
-                    signature.name,
+                    escaped(signature.name.as_str()),
                     signature.id,
                     key.name(),
                     key.id()
@@ -709,6 +731,104 @@ impl<'a> Fields<'a> {
 fn text_value(field: &'static str, value: &str, max_chars: usize) -> Result<String, Error> {
     check_text(field, value, max_chars)?;
     Ok(value.to_owned())
+}
+
+/// Checks a signer's or moderator's key name (see docs/protocol.md, *Key names*):
+/// `[A-Za-z0-9._-]{1,64}`, the names `signet keygen` makes. They are shown in the list
+/// of signatories, so nothing in them may hide, reorder or imitate other text.
+pub fn check_signer_key_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() {
+        return Err(Error::field(
+            "key",
+            format_args!("the key name is empty; {MAKE_A_KEY}"),
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(Error::field(
+            "key",
+            format_args!(
+                "the key name `{}` has a character outside [A-Za-z0-9._-] ({}); {MAKE_A_KEY}",
+                escaped(name),
+                one_char(c)
+            ),
+        ));
+    }
+    if name.len() > MAX_SIGNER_KEY_NAME {
+        return Err(Error::field(
+            "key",
+            format_args!(
+                "the key name `{name}` is {} characters long, at most {MAX_SIGNER_KEY_NAME} are \
+                 allowed; {MAKE_A_KEY}",
+                name.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the log's key name, which is its origin (see docs/protocol.md, *Key names*):
+/// printable ASCII without space or `+`, 1..=255 bytes.
+pub fn check_log_key_name(name: &str) -> Result<(), Error> {
+    const RULE: &str = "the log's key name is its origin: printable ASCII without spaces or \
+                        '+', 1 to 255 bytes, as in example.org/letters";
+    if name.is_empty() {
+        return Err(Error::field(
+            "key",
+            format_args!("the log's key name is empty; {RULE}"),
+        ));
+    }
+    if let Some(c) = name.chars().find(|&c| !c.is_ascii_graphic() || c == '+') {
+        return Err(Error::field(
+            "key",
+            format_args!(
+                "the log's key name `{}` has a character outside its rule ({}); {RULE}",
+                escaped(name),
+                one_char(c)
+            ),
+        ));
+    }
+    if name.len() > MAX_LOG_KEY_NAME {
+        return Err(Error::field(
+            "key",
+            format_args!(
+                "the log's key name is {} bytes long, at most {MAX_LOG_KEY_NAME} are allowed; \
+                 {RULE}",
+                name.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One character for an error message: printable ASCII as itself in quotes, anything
+/// else as `U+XXXX`, so that no invisible or reordering character reaches a terminal.
+fn one_char(c: char) -> String {
+    if c.is_ascii_graphic() {
+        format!("'{c}'")
+    } else {
+        format!("U+{:04X}", u32::from(c))
+    }
+}
+
+/// The name part of a key line's value: everything before the first `+` (key names hold
+/// no `+`), checked before the key is parsed so that the key-name rule gives the error.
+fn key_name_part(value: &str) -> &str {
+    value.split('+').next().unwrap_or(value)
+}
+
+/// A signer's or moderator's `key` line.
+fn signer_key_value(value: &str) -> Result<VerifierKey, Error> {
+    check_signer_key_name(key_name_part(value))?;
+    key_value(value)
+}
+
+/// The log's `key` line, in an entry the log signs itself.
+fn log_key_value(value: &str) -> Result<VerifierKey, Error> {
+    check_log_key_name(key_name_part(value))?;
+    key_value(value)
 }
 
 /// The `key` line's verifier key, which must be an Ed25519 key.

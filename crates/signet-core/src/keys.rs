@@ -36,7 +36,9 @@ impl SignatureType {
     }
 }
 
-/// A key name: non-empty, no Unicode spaces, no `+`, no control characters.
+/// A key name as signed notes allow it: non-empty, no Unicode spaces, no `+`, no control
+/// characters. Entries narrow it further: see [`crate::entry::check_signer_key_name`] and
+/// [`crate::entry::check_log_key_name`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyName(String);
 
@@ -50,10 +52,12 @@ impl KeyName {
             .chars()
             .find(|&c| c.is_whitespace() || c == '+' || c.is_control())
         {
+            // The name came from the network: show it escaped, never raw.
             return Err(Error::malformed(
                 "key name",
                 format_args!(
-                    "{s:?} contains {c:?} (U+{:04X}); key names have no spaces, '+' or control characters",
+                    "`{}` contains U+{:04X}; key names have no spaces, '+' or control characters",
+                    crate::text::escaped(s),
                     u32::from(c)
                 ),
             ));
@@ -73,7 +77,7 @@ impl fmt::Display for KeyName {
     }
 }
 
-/// A 32-bit key ID: SHA-256(name ‖ 0x0A ‖ type ‖ public key)[:4].
+/// A 32-bit key ID: SHA-256(name ‖ 0x0A ‖ type ‖ public key)\[:4\].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeyId(pub [u8; 4]);
 
@@ -219,7 +223,8 @@ impl VerifierKey {
         self.sig_type
     }
 
-    /// The 32-byte Ed25519 public key. A signer *is* this key (DESIGN §3).
+    /// The 32-byte Ed25519 public key. A signer *is* this key (see
+    /// docs/protocol.md, *Signers*).
     pub fn public_key(&self) -> &[u8; 32] {
         &self.public_key
     }

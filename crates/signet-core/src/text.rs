@@ -1,9 +1,41 @@
-//! The value rules of DESIGN §3: text values and timestamps.
+//! The value rules every parser enforces: text values and timestamps (see
+//! docs/protocol.md, *Text values* and *Timestamps*).
+//!
+//! # Text values
+//!
+//! A text value (a name, an affiliation, a role, a title) is shown to people, so nothing
+//! in it may be invisible, reorder the text around it, or pass for something else. The
+//! rule is by character property, not by a list someone might leave incomplete:
+//!
+//! - refused: every control (Cc), format (Cf), private-use (Co) and unassigned (Cn) code
+//!   point, noncharacters included; every `Default_Ignorable_Code_Point` (soft hyphen,
+//!   combining grapheme joiner, Hangul fillers, Mongolian and other variation
+//!   selectors, tags, ...); U+2800 BRAILLE PATTERN BLANK, which looks like a space; and
+//!   every space or separator (Zs, Zl, Zp) but U+0020;
+//! - the one exception: U+200C ZERO WIDTH NON-JOINER and U+200D ZERO WIDTH JOINER,
+//!   exactly where IDNA's CONTEXTJ rules (RFC 5892, Appendix A.1 and A.2) allow them:
+//!   right after a virama (canonical combining class 9), as Indic scripts need, or, for
+//!   the non-joiner only, between a left- or dual-joining and a right- or dual-joining
+//!   letter with only transparent marks between (Joining_Type, from ArabicShaping.txt),
+//!   as Persian needs (`کتاب‌ها`). Anywhere else they are refused, so `Sam<ZWJ>Altman`
+//!   cannot pass for `SamAltman`;
+//! - U+0020 is never leading, trailing or doubled, and the value is in NFC.
+//!
+//! The properties come from ICU4X's compiled data (`icu_properties`), and NFC from
+//! `unicode-normalization`; both implement the same Unicode version, which a test pins.
+//! "Unassigned" is judged by that version, so a value accepted today keeps its NFC form
+//! when a later version assigns more characters. The checks cost a few table look-ups
+//! per non-ASCII character, and none for printable ASCII.
 
 use std::fmt;
 
+use icu_properties::props::{
+    BidiControl, CanonicalCombiningClass, DefaultIgnorableCodePoint, GeneralCategory, JoiningType,
+};
+use icu_properties::{
+    CodePointMapData, CodePointMapDataBorrowed, CodePointSetData, CodePointSetDataBorrowed,
+};
 use unicode_normalization::is_nfc;
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use crate::Error;
 
@@ -15,7 +47,8 @@ pub struct Timestamp(u64);
 /// 9999-12-31T23:59:59Z, the last time a four-digit year can write.
 const MAX_UNIX: u64 = 253_402_300_799;
 
-/// How far ahead of the clock a submitted time may be (DESIGN §3: 10 minutes).
+/// How far ahead of the clock a submitted time may be: 10 minutes (see
+/// docs/protocol.md, *Timestamps*).
 const MAX_AHEAD_SECONDS: u64 = 600;
 
 const SECONDS_PER_DAY: u64 = 86_400;
@@ -107,7 +140,8 @@ impl Timestamp {
         self.0
     }
 
-    /// Refuses a time more than 10 minutes after `now` (the submission check of DESIGN §3).
+    /// Refuses a time more than 10 minutes after `now` (the submission check; see
+    /// docs/protocol.md, *Timestamps*).
     pub fn check_not_future(&self, now: Timestamp) -> Result<(), Error> {
         if self.0 > now.0.saturating_add(MAX_AHEAD_SECONDS) {
             return Err(Error::FutureTime {
@@ -182,17 +216,18 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
-/// Checks a text value against DESIGN §3: NFC, no control, unassigned, invisible or
-/// bidirectional-control characters, U+0020 as the only space and never leading,
-/// trailing or doubled, and 1..=`max_chars` scalar values. `field` names the value in
-/// the error, which says what is wrong and how to fix it.
+/// Checks a text value (see docs/protocol.md, *Text values*): 1..=`max_chars` scalar
+/// values in NFC, none of them refused by the character rules of this module, and U+0020
+/// as the only space, never leading, trailing or doubled. `field` names the value in the
+/// error, which says what is wrong and how to fix it, and shows an offending character
+/// as `U+XXXX`, never raw.
 pub fn check_text(field: &'static str, value: &str, max_chars: usize) -> Result<(), Error> {
     if value.is_empty() {
         return Err(Error::field(field, "is empty; give at least one character"));
     }
     let mut previous = None;
-    for c in value.chars() {
-        if let Some((what, fix)) = forbidden(c) {
+    for (at, c) in value.char_indices() {
+        if let Some((what, fix)) = refused(c, &value[..at], &value[at + c.len_utf8()..]) {
             let c = u32::from(c);
             return Err(Error::field(
                 field,
@@ -231,33 +266,139 @@ pub fn check_text(field: &'static str, value: &str, max_chars: usize) -> Result<
     Ok(())
 }
 
-/// What `c` is and how to fix a value holding it, if it may not appear in a text value.
-fn forbidden(c: char) -> Option<(&'static str, &'static str)> {
-    const REMOVE: &str = "remove it";
-    // The named characters first, so that their message is the most specific one.
-    match c {
-        '\u{200B}' | '\u{2060}'..='\u{2064}' => return Some(("an invisible character", REMOVE)),
-        '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {
+/// `value` with every character outside printable ASCII (and the space) written as
+/// `<U+XXXX>`, for error messages: what came from the network never reaches a terminal
+/// raw.
+pub(crate) fn escaped(value: &str) -> String {
+    use fmt::Write as _;
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c == ' ' || c.is_ascii_graphic() {
+            out.push(c);
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "<U+{:04X}>", u32::from(c));
+        }
+    }
+    out
+}
+
+const ZWNJ: char = '\u{200C}';
+const ZWJ: char = '\u{200D}';
+
+/// The character properties, compiled into the binary: no data is loaded at run time.
+const GENERAL_CATEGORY: CodePointMapDataBorrowed<'static, GeneralCategory> =
+    CodePointMapData::new();
+const JOINING_TYPE: CodePointMapDataBorrowed<'static, JoiningType> = CodePointMapData::new();
+const COMBINING_CLASS: CodePointMapDataBorrowed<'static, CanonicalCombiningClass> =
+    CodePointMapData::new();
+const DEFAULT_IGNORABLE: CodePointSetDataBorrowed<'static> =
+    CodePointSetData::new::<DefaultIgnorableCodePoint>();
+const BIDI_CONTROL: CodePointSetDataBorrowed<'static> = CodePointSetData::new::<BidiControl>();
+
+const REMOVE: &str = "remove it";
+
+/// What `c` is and how to fix a value holding it, if it may not appear in a text value
+/// between `before` and `after` (the rest of the value on each side).
+fn refused(c: char, before: &str, after: &str) -> Option<(&'static str, &'static str)> {
+    // Printable ASCII and the space are always allowed (spaces have their own rules);
+    // most values are mostly ASCII, so this keeps the property look-ups off their path.
+    if (' '..='~').contains(&c) {
+        return None;
+    }
+    if c == ZWNJ || c == ZWJ {
+        return (!joiner_allowed(c, before, after)).then_some(if c == ZWNJ {
+            (
+                "a zero width non-joiner, allowed only right after a virama or between two \
+                 letters that would otherwise join, as in Persian",
+                REMOVE,
+            )
+        } else {
+            (
+                "a zero width joiner, allowed only right after a virama",
+                REMOVE,
+            )
+        });
+    }
+    // The categories first, then the invisible characters of other categories, so that
+    // each character gets the most specific message.
+    match GENERAL_CATEGORY.get(c) {
+        GeneralCategory::Control => return Some(("a control character", REMOVE)),
+        GeneralCategory::Format if BIDI_CONTROL.contains(c) => {
             return Some(("a bidirectional control character", REMOVE));
         }
-        '\u{FEFF}' => return Some(("a byte-order mark or zero-width no-break space", REMOVE)),
+        GeneralCategory::Format if c == '\u{FEFF}' => {
+            return Some(("a byte-order mark or zero-width no-break space", REMOVE));
+        }
+        GeneralCategory::Format => return Some(("an invisible character", REMOVE)),
+        GeneralCategory::PrivateUse => {
+            return Some((
+                "a private-use character, which shows differently on every system",
+                REMOVE,
+            ));
+        }
+        GeneralCategory::Unassigned => {
+            return Some((
+                "an unassigned code point or a noncharacter",
+                "remove it or use an assigned character",
+            ));
+        }
+        GeneralCategory::SpaceSeparator => {
+            return Some((
+                "a space other than U+0020",
+                "replace it with an ordinary space",
+            ));
+        }
+        GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator => {
+            return Some(("a line or paragraph separator", REMOVE));
+        }
         _ => {}
     }
-    match c.general_category() {
-        GeneralCategory::Control => Some(("a control character", REMOVE)),
-        GeneralCategory::Unassigned => Some((
-            "an unassigned code point or a noncharacter",
-            "remove it or use an assigned character",
-        )),
-        GeneralCategory::SpaceSeparator if c != ' ' => Some((
-            "a space other than U+0020",
-            "replace it with an ordinary space",
-        )),
-        GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator => {
-            Some(("a line or paragraph separator", REMOVE))
-        }
-        _ => None,
+    if DEFAULT_IGNORABLE.contains(c) {
+        return Some((
+            "an invisible character (default ignorable: a filler, a selector or a joiner)",
+            REMOVE,
+        ));
     }
+    if c == '\u{2800}' {
+        return Some(("a blank braille pattern, which looks like a space", REMOVE));
+    }
+    None
+}
+
+/// The CONTEXTJ rules of IDNA (RFC 5892, Appendix A.1 and A.2): a ZWNJ or ZWJ is allowed
+/// right after a virama (canonical combining class 9), and a ZWNJ also where it stops
+/// two letters from joining: after a left- or dual-joining letter and before a right- or
+/// dual-joining one, with only transparent characters (marks) between them and it.
+fn joiner_allowed(joiner: char, before: &str, after: &str) -> bool {
+    let Some(previous) = before.chars().next_back() else {
+        return false;
+    };
+    if COMBINING_CLASS.get(previous) == CanonicalCombiningClass::Virama {
+        return true;
+    }
+    if joiner != ZWNJ {
+        return false;
+    }
+    // Each scan stops at the first character that is not transparent, and a ZWNJ is
+    // not transparent, so each run of marks is scanned at most twice: linear time.
+    let joining = |c: char| JOINING_TYPE.get(c);
+    let left = before
+        .chars()
+        .rev()
+        .map(joining)
+        .find(|&t| t != JoiningType::Transparent);
+    let right = after
+        .chars()
+        .map(joining)
+        .find(|&t| t != JoiningType::Transparent);
+    matches!(
+        left,
+        Some(JoiningType::LeftJoining | JoiningType::DualJoining)
+    ) && matches!(
+        right,
+        Some(JoiningType::RightJoining | JoiningType::DualJoining)
+    )
 }
 
 #[cfg(test)]
@@ -291,14 +432,54 @@ mod tests {
         check("Ada Lovelace", Ok(()));
         check("测试 Alice", Ok(()));
         check("می‌خواهم", Ok(())); // U+200C ZERO WIDTH NON-JOINER, which Persian needs.
-        check("a\u{200D}b", Ok(()));
         check("Иван", Ok(()));
         check("محمد علي", Ok(()));
         check("é", Ok(()));
         check("0123456789", Ok(()));
-        check("\u{E000}", Ok(())); // Private use is assigned.
+        check("क्\u{200C}ष", Ok(())); // After a virama.
+        check("क्\u{200D}ष", Ok(()));
+        check("بِ\u{200C}ه", Ok(())); // A transparent mark between letter and ZWNJ.
+        check("ب\u{200C}ِه", Ok(())); // ... and between ZWNJ and letter.
 
         check("", Err("is empty"));
+        check(
+            "a\u{200D}b",
+            Err("contains U+200D (a zero width joiner, allowed only"),
+        );
+        check(
+            "a\u{200C}b",
+            Err("contains U+200C (a zero width non-joiner"),
+        );
+        check("\u{200C}", Err("contains U+200C"));
+        check("\u{200D}क्", Err("contains U+200D"));
+        check("ب\u{200D}ه", Err("contains U+200D"));
+        check("ا\u{200C}ه", Err("contains U+200C")); // Alef joins only to its right.
+        check("ب\u{200C}ا\u{200C}ه", Err("contains U+200C"));
+        check("ب\u{200C}", Err("contains U+200C"));
+        check("\u{200C}ه", Err("contains U+200C"));
+        check("\u{E000}", Err("contains U+E000 (a private-use character"));
+        check("a\u{10FFFD}", Err("contains U+10FFFD (a private-use"));
+        check(
+            "a\u{AD}b",
+            Err("contains U+00AD (an invisible character); remove it"),
+        );
+        check("a\u{61C}b", Err("contains U+061C (a bidirectional control"));
+        check(
+            "a\u{3164}b",
+            Err("contains U+3164 (an invisible character (default"),
+        );
+        check(
+            "a\u{FE0F}",
+            Err("contains U+FE0F (an invisible character (default"),
+        );
+        check(
+            "a\u{2800}b",
+            Err("contains U+2800 (a blank braille pattern"),
+        );
+        check(
+            "a\u{1680}b",
+            Err("contains U+1680 (a space other than U+0020"),
+        );
         check("0123456789abcdef", Ok(()));
         check(
             "0123456789abcdefg",

@@ -606,7 +606,8 @@ async fn bad_input_is_refused_with_a_clear_4xx() {
 async fn names_in_any_script_are_accepted_and_searchable() {
     let s = server();
     let names: [(&str, Option<&str>); 6] = [
-        ("محمد\u{200C}رضا شجریان", None),
+        // A ZWNJ after a dual-joining letter (yeh), where the text rules allow one.
+        ("علی\u{200C}اکبر شجریان", None),
         ("张三", Some("清华大学")),
         ("राम", None),
         ("Ελένη Παπαδοπούλου", Some("Πανεπιστήμιο Αθηνών")),
@@ -642,8 +643,8 @@ async fn names_in_any_script_are_accepted_and_searchable() {
         ["Ελένη Παπαδοπούλου"]
     );
     assert_eq!(
-        names_of(get(&s.app, &search("رضا")).await.json()),
-        ["محمد\u{200C}رضا شجریان"]
+        names_of(get(&s.app, &search("اکبر")).await.json()),
+        ["علی\u{200C}اکبر شجریان"]
     );
 
     // Keyset pagination in order of first endorsement.
