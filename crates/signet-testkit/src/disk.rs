@@ -480,8 +480,8 @@ impl<'a> Disk<'a> {
                 if let Some((dir, name)) = self.parent(&to) {
                     self.bind(dir, &name, Some(id), line);
                 }
-                if self.under_log(&to) {
-                    let rel = to.strip_prefix(&self.log).unwrap().display().to_string();
+                if let Ok(rel) = to.strip_prefix(&self.log) {
+                    let rel = rel.display().to_string();
                     if rel == "checkpoint" {
                         self.report.checkpoints += 1;
                     }

@@ -1,7 +1,7 @@
 //! The fixture log builds the same tree as the real sequencer: the entries a real
 //! `signet_log::Log` stored, put into a `TestLog`, publish tiles byte-identical to the
 //! ones the log wrote, and the same root.
-#![expect(clippy::unwrap_used, reason = "tests")]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use std::sync::Arc;
 use std::time::Duration;
