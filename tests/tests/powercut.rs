@@ -75,6 +75,8 @@ fn traced_pid(strace_pid: u32, deadline: Instant) -> u32 {
 
 #[test]
 fn every_acknowledgement_survives_a_simulated_power_cut() {
+    // Build the binaries first: the deadline bounds the test, not a cold build.
+    signet_testkit::harness::server_bin();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(60);
     let strace = strace();

@@ -55,8 +55,8 @@ pub fn endorsement(tag: &str, n: u64) -> Vec<u8> {
     entries::signed(Statement::Endorsement(statement), &key)
 }
 
-/// The hosted letter's ID, computed independently of the code under test (see
-/// docs/protocol.md, *The letter*).
+/// The hosted letter's ID, computed independently twice (see docs/protocol.md, *The
+/// letter*).
 pub const LETTER_ID: &str =
     "sha256:7498dd3c172cb4a172c293efee5191d92efd23151358d3861121ec2be91db9e3";
 

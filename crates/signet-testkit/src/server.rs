@@ -216,3 +216,60 @@ fn serve_file(root: &Path, request: &Request) -> Response {
         _ => not_found,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends `request` on a fresh connection and returns the status and body.
+    fn ask(server: &TestServer, request: &str) -> (u16, Vec<u8>) {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let (head, _) = text.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let body_at = head.len() + 4;
+        (status, answer[body_at..].to_vec())
+    }
+
+    fn check(server: &TestServer, method: &str, path: &str, status: u16, body: &[u8]) {
+        let request =
+            format!("{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        let (actual, data) = ask(server, &request);
+        assert_eq!((actual, &data[..]), (status, body), "{method} {path}");
+    }
+
+    #[test]
+    fn serves_files_asks_the_handler_first_and_records_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("tile/0")).unwrap();
+        fs::write(dir.path().join("tile/0/000"), b"tile").unwrap();
+        let server = TestServer::with_handler(dir.path(), |r| {
+            (r.path == "/busy").then(|| Response::new(503, "busy"))
+        });
+        check(&server, "GET", "/tile/0/000", 200, b"tile");
+        check(&server, "GET", "/busy", 503, b"busy");
+        check(&server, "GET", "/tile/0", 404, b"not found\n");
+        check(&server, "GET", "/tile/../tile/0/000", 404, b"not found\n");
+        check(&server, "GET", "/tile//0/000", 404, b"not found\n");
+        check(&server, "POST", "/tile/0/000", 405, b"method not allowed\n");
+        assert_eq!(
+            server.paths(),
+            [
+                "/tile/0/000",
+                "/busy",
+                "/tile/0",
+                "/tile/../tile/0/000",
+                "/tile//0/000",
+                "/tile/0/000"
+            ]
+        );
+        server.clear();
+        assert!(server.requests().is_empty());
+    }
+}
