@@ -57,6 +57,15 @@ fn endorsement(n: u64) -> Vec<u8> {
     signet_testkit::harness::endorsement("powercut", n)
 }
 
+/// `strace` with `args`, writing its trace to `out`, as a wrapper for
+/// [`Server::try_start_wrapped`].
+fn wrapper<'a>(strace: &'a Path, args: &[&'a str], out: &'a Path) -> Vec<&'a OsStr> {
+    let mut wrapper = vec![strace.as_os_str()];
+    wrapper.extend(args.iter().map(|a| OsStr::new(*a)));
+    wrapper.extend([OsStr::new("-o"), out.as_os_str(), OsStr::new("--")]);
+    wrapper
+}
+
 /// The pid of the process `strace` started (its only child).
 fn traced_pid(strace_pid: u32, deadline: Instant) -> u32 {
     let path = format!("/proc/{strace_pid}/task/{strace_pid}/children");
@@ -85,20 +94,11 @@ fn every_acknowledgement_survives_a_simulated_power_cut() {
     let root = tmp.path().canonicalize().unwrap();
     let data = root.join("data");
     let trace_file = root.join("trace");
-    let wrapper: Vec<&OsStr> = vec![
-        strace.as_os_str(),
-        OsStr::new("-f"),
-        OsStr::new("-tt"),
-        OsStr::new("-yy"),
-        OsStr::new("-qq"),
-        OsStr::new("-s"),
-        OsStr::new("4096"),
-        OsStr::new("-e"),
-        OsStr::new(TRACED),
-        OsStr::new("-o"),
-        trace_file.as_os_str(),
-        OsStr::new("--"),
-    ];
+    let wrapper = wrapper(
+        &strace,
+        &["-f", "-tt", "-yy", "-qq", "-s", "4096", "-e", TRACED],
+        &trace_file,
+    );
     let mut server = Server::try_start_wrapped(&wrapper, &data, &[]).unwrap_or_else(|out| {
         panic!(
             "signet-server did not start under {} (is ptrace allowed here?); it printed:\n{out}",
@@ -277,16 +277,11 @@ fn a_restart_after_sigkill_makes_the_stored_log_durable_before_serving() {
     );
 
     let trace = tmp.path().join("restart.trace");
-    let wrapper: Vec<&OsStr> = vec![
-        strace.as_os_str(),
-        OsStr::new("-f"),
-        OsStr::new("-qq"),
-        OsStr::new("-yy"),
-        OsStr::new("-e"),
-        OsStr::new("trace=fsync,write"),
-        OsStr::new("-o"),
-        trace.as_os_str(),
-    ];
+    let wrapper = wrapper(
+        &strace,
+        &["-f", "-qq", "-yy", "-e", "trace=fsync,write"],
+        &trace,
+    );
     let mut server =
         Server::try_start_wrapped(&wrapper, &data, &[]).expect("the restarted server starts");
     let (status, _) = server.get("/checkpoint");
