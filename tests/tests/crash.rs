@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use signet_core::merkle;
 use signet_core::{Hash, SignedCheckpoint, TlogProof, VerifierKey};
-use signet_tests::{Server, assert_exit, signet};
+use signet_testkit::harness::{Server, assert_exit, signet};
 
 const SUBMITTERS: usize = 4;
 
@@ -24,7 +24,7 @@ struct Acks {
 }
 
 fn endorsement(n: u64) -> Vec<u8> {
-    signet_tests::endorsement("crash", n)
+    signet_testkit::harness::endorsement("crash", n)
 }
 
 /// Pseudo-random milliseconds in `lo..hi`, different in every trial.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use signet_tests::{
+use signet_testkit::harness::{
     LETTER_ID, Server, StaticServer, assert_exit, letter_file, signet, signet_with_env,
 };
 

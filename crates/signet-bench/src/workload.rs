@@ -4,7 +4,7 @@
 //! signer's entry number `r = i div K` (its *round*). A signer endorses in even rounds and
 //! withdraws in odd ones (endorse → withdraw → endorse …), and its round-`r` entry is
 //! dated `start + r` seconds, so each of its entries is strictly later than the one
-//! before (DESIGN §3). `start` is `rounds + 1` seconds before now, so the last entry is
+//! before (see docs/protocol.md, *Rules of state*). `start` is `rounds + 1` seconds before now, so the last entry is
 //! still in the past and far inside the server's 10-minute future limit.
 //!
 //! Every entry is accepted as long as each signer's entries arrive in order. The
@@ -18,9 +18,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow};
-use signet_core::entry::{Endorsement, Withdrawal};
+use signet_core::entry::Endorsement;
 use signet_core::keys::SignatureType;
 use signet_core::{KeyName, LetterId, SigningKey, Statement, Timestamp};
+use signet_testkit::entries::{unsigned_endorsement, unsigned_withdrawal};
 
 /// The signed entries of one benchmark run, in global order.
 #[derive(Debug)]
@@ -58,19 +59,13 @@ pub fn statement(
 ) -> Result<Statement> {
     let time = Timestamp::from_unix(start + round)
         .with_context(|| format!("the time of signer {signer}'s entry {round}"))?;
-    let key = key.verifier();
     Ok(if round.is_multiple_of(2) {
         Statement::Endorsement(Endorsement {
-            letter,
-            name: format!("Bench Signer {signer}"),
             affiliation: Some("signet-bench load test".to_owned()),
-            role: None,
-            identity: Vec::new(),
-            time,
-            key,
+            ..unsigned_endorsement(key, letter, &format!("Bench Signer {signer}"), time)
         })
     } else {
-        Statement::Withdrawal(Withdrawal { letter, time, key })
+        Statement::Withdrawal(unsigned_withdrawal(key, letter, time))
     })
 }
 
@@ -215,9 +210,9 @@ impl Dispatcher {
 mod tests {
     use std::collections::{HashMap, HashSet};
 
-    use signet_core::entry::{Language, LetterRegistration, Slug};
     use signet_core::state::{self, Decision, LogState, SignerRecord};
     use signet_core::{Entry, Letter};
+    use signet_testkit::entries::{signed, unix_time, unsigned_registration};
 
     use super::*;
 
@@ -278,16 +273,10 @@ mod tests {
             SignatureType::Ed25519,
             &[1; 32],
         );
-        let registration = Statement::Letter(LetterRegistration {
-            letter,
-            slug: Slug::parse("bench").unwrap(),
-            title: "Bench".to_owned(),
-            language: Language::parse("en").unwrap(),
-            time: Timestamp::from_unix(NOW - 1_000_000).unwrap(),
-            key: log_key.verifier(),
-        })
-        .sign(&log_key)
-        .unwrap();
+        let registration =
+            unsigned_registration(&log_key, letter, "bench", unix_time(NOW - 1_000_000));
+        let registration =
+            Entry::parse(&signed(Statement::Letter(registration), &log_key)).unwrap();
         let mut log = LogState::new(log_key.verifier());
         log.apply(&registration).unwrap();
         for (i, entry) in parsed.iter().enumerate() {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::Scratch;
-use signet_client::testing::{TestLog, TestServer, key};
+use signet_testkit::{TestLog, TestServer, key};
 
 const ORIGIN: &str = "example.org/audit-log";
 

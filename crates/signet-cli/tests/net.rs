@@ -103,7 +103,7 @@ fn submit_refusals_exit_1() {
     assert!(!s.path("a.end.tlog-proof").exists());
     // A proof against another log key is refused too.
     r.set(Mode::Log);
-    let other = signet_client::testing::key(common::ORIGIN, "not the log")
+    let other = signet_testkit::key(common::ORIGIN, "not the log")
         .verifier()
         .to_string();
     s.run(
@@ -253,7 +253,7 @@ fn proof_fetches_and_checks_against_the_tiles() {
     );
     run.says("registration");
     // Checked against the log key, and against the entry in the tiles.
-    let other = signet_client::testing::key(common::ORIGIN, "not the log")
+    let other = signet_testkit::key(common::ORIGIN, "not the log")
         .verifier()
         .to_string();
     s.run(

@@ -5,9 +5,9 @@
 mod common;
 
 use common::{LETTER, ORIGIN, Scratch};
-use signet_client::testing::{TestLog, key};
 use signet_core::keys::SignatureType;
 use signet_core::{TlogProof, VerifierKey};
+use signet_testkit::{TestLog, key};
 
 /// A scratch dir with alice's endorsement `a.end`, logged at index 3 of a 6-entry log,
 /// its proof `a.end.tlog-proof`, and the log's key in `log.vkey`.

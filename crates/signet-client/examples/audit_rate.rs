@@ -2,7 +2,7 @@
 //! a temporary directory and served on loopback by the test server:
 //!
 //! ```sh
-//! cargo run --release -p signet-client --features testing --example audit_rate -- 100000
+//! cargo run --release -p signet-client --example audit_rate -- 100000
 //! ```
 //!
 //! `signet-bench audit` is the end-to-end figure (real server, real binary); this one
@@ -11,10 +11,10 @@
 
 use std::time::{Duration, Instant};
 
-use signet_client::testing::{TestLog, TestServer};
 use signet_client::{AuditOptions, Client, audit};
 use signet_core::Entry;
 use signet_core::note::Note;
+use signet_testkit::{TestLog, TestServer};
 
 fn main() {
     let n: u64 = std::env::args()

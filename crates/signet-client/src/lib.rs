@@ -7,8 +7,6 @@ mod http;
 pub mod policy;
 pub mod remote;
 pub mod saved;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use audit::{AuditOptions, AuditReport, Misbehaviour, MisbehaviourKind, audit};
 pub use error::Error;

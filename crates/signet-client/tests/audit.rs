@@ -6,9 +6,9 @@
 use std::fs;
 use std::path::Path;
 
-use signet_client::testing::{TestLog, TestServer, key, letter};
 use signet_client::{AuditOptions, Client, Error, MisbehaviourKind, SavedState, audit};
 use signet_core::VerifierKey;
+use signet_testkit::{TestLog, TestServer, key, letter};
 
 const ORIGIN: &str = "example.org/test-log";
 
@@ -396,7 +396,7 @@ fn invalid_entries() {
     state_rule(
         "bad signature",
         |log, l| {
-            let mut bytes = signet_client::testing::endorsement(&alice, l, "Alice", 1);
+            let mut bytes = signet_testkit::endorsement(&alice, l, "Alice", 1);
             let n = bytes.len();
             bytes[n - 6] = if bytes[n - 6] == b'A' { b'B' } else { b'A' };
             log.push(bytes);
@@ -478,7 +478,7 @@ fn a_passing_server_error_is_retried() {
         let failures = failures.clone();
         TestServer::with_handler(tmp.path(), move |_| {
             (failures.fetch_add(1, Ordering::Relaxed) % 3 != 2)
-                .then(|| signet_client::testing::Response::new(503, "busy"))
+                .then(|| signet_testkit::Response::new(503, "busy"))
         })
     };
     let report = run(&server, &log.vkey(), &tmp.path().join("state")).unwrap();

@@ -1,5 +1,5 @@
 //! Shared helpers for the CLI tests: run the real `signet` binary in a scratch
-//! directory with a clean environment, and a fake registry built on `signet-client`'s
+//! directory with a clean environment, and a fake registry built on the test kit's
 //! test log and loopback server.
 #![allow(
     dead_code,
@@ -12,7 +12,7 @@ use std::process::Output;
 use std::sync::{Arc, Mutex};
 
 use assert_cmd::Command;
-use signet_client::testing::{Request, Response, TestLog, TestServer};
+use signet_testkit::{Request, Response, TestLog, TestServer};
 
 pub const ORIGIN: &str = "example.org/test-log";
 pub const LETTER: &str = "An open letter.\n\nWe ask for logs that anyone can check.\n";

@@ -1,11 +1,10 @@
-//! The end-to-end harness: fresh builds of the real `signet-server` and `signet`
+//! The real-binary harness: fresh builds of the real `signet-server` and `signet`
 //! binaries, a server on a loopback port of its own with a temporary data directory, and
 //! helpers to run the CLI as a user would.
 //!
 //! Cargo sets `CARGO_BIN_EXE_*` only for a package's own binaries, so the harness builds
 //! both binaries itself, once per test process, with the same cargo and profile that
 //! built the tests. A stale binary is never tested.
-#![forbid(unsafe_code)]
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,11 +18,17 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use signet_core::{LetterId, Statement};
+
+use crate::TestServer;
+use crate::entries;
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
+        .ancestors()
+        .nth(2)
+        .expect("crates/signet-testkit/ is two folders below the root")
         .to_path_buf()
 }
 
@@ -40,36 +45,18 @@ pub fn letter_file() -> PathBuf {
 /// A fresh, validly signed endorsement of the hosted letter by the `n`th signer of a
 /// test (`tag` keeps the keys of different tests apart), dated now.
 pub fn endorsement(tag: &str, n: u64) -> Vec<u8> {
-    use signet_core::entry::{Endorsement, Statement};
-    use signet_core::keys::{KeyName, SignatureType};
-    use signet_core::{Hash, LetterId, SigningKey, Timestamp};
-    let seed = Hash::sha256(format!("{tag}-signer-{}-{n}", std::process::id()).as_bytes()).0;
-    let key = SigningKey::from_seed(
-        KeyName::parse(&format!("{tag}{n}")).expect("key name"),
-        SignatureType::Ed25519,
-        &seed,
+    let key = entries::key(
+        &format!("{tag}{n}"),
+        &format!("{tag}-signer-{}-{n}", std::process::id()),
     );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let statement = Statement::Endorsement(Endorsement {
-        letter: LETTER_ID.parse::<LetterId>().expect("letter ID"),
-        name: format!("{tag} tester {n}"),
-        affiliation: None,
-        role: None,
-        identity: vec![],
-        time: Timestamp::from_unix(now).expect("a time after 2000"),
-        key: key.verifier(),
-    });
-    statement
-        .sign(&key)
-        .expect("a valid endorsement")
-        .bytes()
-        .to_vec()
+    let letter = LETTER_ID.parse::<LetterId>().expect("letter ID");
+    let statement =
+        entries::unsigned_endorsement(&key, letter, &format!("{tag} tester {n}"), entries::now());
+    entries::signed(Statement::Endorsement(statement), &key)
 }
 
-/// The hosted letter's ID, computed independently twice (DESIGN §2).
+/// The hosted letter's ID, computed independently twice (see docs/protocol.md, *The
+/// letter*).
 pub const LETTER_ID: &str =
     "sha256:7498dd3c172cb4a172c293efee5191d92efd23151358d3861121ec2be91db9e3";
 
@@ -429,37 +416,20 @@ pub fn assert_exit(out: &Output, code: i32, what: &str) {
 
 /// A static file server for `root` on a loopback port, for auditing a plain copy of a
 /// log's files. It stops when the returned handle is dropped.
+#[derive(Debug)]
 pub struct StaticServer {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl std::fmt::Debug for StaticServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "StaticServer({})", self.url)
-    }
+    _server: TestServer,
 }
 
 impl StaticServer {
-    /// Serves `root` with tower-http's `ServeDir`.
+    /// Serves the files under `root`, as any static web server would.
     pub fn start(root: &Path) -> StaticServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(root));
-        runtime.spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let server = TestServer::serve(root);
         StaticServer {
-            url: format!("http://{addr}"),
-            _runtime: runtime,
+            url: server.url().to_owned(),
+            _server: server,
         }
     }
 }
