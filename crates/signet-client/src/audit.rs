@@ -55,7 +55,7 @@ pub enum MisbehaviourKind {
     BadTile,
     /// An entry in the log is not a valid entry (grammar or signature).
     InvalidEntry,
-    /// An entry in the log breaks a rule of state (DESIGN §3).
+    /// An entry in the log breaks a rule of state (see docs/protocol.md, *Rules of state*).
     StateRule,
 }
 

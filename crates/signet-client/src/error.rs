@@ -84,6 +84,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Writing a file durably failed (the message names the step, the path and the
+    /// operating system's error, so it is not repeated as a source).
+    #[error("{0}")]
+    Write(signet_fs::Error),
     /// The saved audit state cannot be used.
     #[error("audit state in {}: {reason}", path.display())]
     BadState {
@@ -117,6 +121,12 @@ fn fmt_retry(retry_after: &Option<String>) -> String {
     match retry_after {
         Some(r) => format!(" (retry after {r} seconds)"),
         None => String::new(),
+    }
+}
+
+impl From<signet_fs::Error> for Error {
+    fn from(e: signet_fs::Error) -> Error {
+        Error::Write(e)
     }
 }
 
