@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use serde::Serialize;
-use signet_client::policy::Policy;
+use signet_core::policy::Policy;
 use signet_core::{Entry, Statement, TlogProof};
 
 use crate::cli::VerifyArgs;

@@ -96,17 +96,6 @@ pub enum Error {
         /// What is wrong with it, and how to fix it.
         reason: String,
     },
-    /// A tlog-policy file does not follow the grammar of c2sp.org/tlog-policy.
-    #[error("policy line {line}: {reason}")]
-    BadPolicy {
-        /// The 1-based line number.
-        line: usize,
-        /// What is wrong with the line.
-        reason: String,
-    },
-    /// A proof's checkpoint does not satisfy a policy (no listed log, or no quorum).
-    #[error("checkpoint does not satisfy the policy: {0}")]
-    PolicyNotSatisfied(String),
 }
 
 fn fmt_message(message: &str) -> String {
@@ -136,10 +125,7 @@ impl Error {
     pub fn is_verification_failure(&self) -> bool {
         matches!(
             self,
-            Error::Refused { .. }
-                | Error::Verification { .. }
-                | Error::Misbehaviour(_)
-                | Error::PolicyNotSatisfied(_)
+            Error::Refused { .. } | Error::Verification { .. } | Error::Misbehaviour(_)
         )
     }
 
