@@ -6,6 +6,7 @@ mod cli;
 mod io;
 mod keys;
 mod net;
+mod show;
 mod sign;
 mod verify;
 
@@ -34,11 +35,13 @@ pub fn invalid(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Invalid(message.into()))
 }
 
-/// Prints a diagnostic on stderr, prefixed `signet: `.
+/// Prints a diagnostic on stderr, prefixed `signet: `. Diagnostics quote servers, files
+/// and logs, so control and bidirectional characters are always escaped
+/// ([`show::escape`]).
 #[macro_export]
 macro_rules! note {
     ($($arg:tt)*) => {
-        eprintln!("signet: {}", format_args!($($arg)*))
+        eprintln!("signet: {}", $crate::show::escape(&format!($($arg)*)))
     };
 }
 

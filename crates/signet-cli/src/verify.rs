@@ -11,7 +11,7 @@ use signet_core::{Entry, Statement, TlogProof};
 
 use crate::cli::VerifyArgs;
 use crate::sign::{SELF_ASSERTED, read_letter};
-use crate::{io, note};
+use crate::{io, note, show};
 
 /// The `--json` output (schema in the README).
 #[derive(Debug, Default, Serialize)]
@@ -230,7 +230,10 @@ fn entry_report(statement: &Statement) -> EntryReport {
 
 fn print_human(report: &Report) -> Result<()> {
     let mut out = String::new();
-    let mut row = |label: &str, value: &str| out.push_str(&format!("{label:<12} {value}\n"));
+    // Every value may come from the entry, the proof or a server: escaped.
+    let mut row = |label: &str, value: &str| {
+        out.push_str(&format!("{label:<12} {}\n", show::escape(value)));
+    };
     if let (Some(kind), Some(e)) = (report.kind, &report.entry) {
         row("entry", &format!("{kind}, signature valid"));
         row("letter", &e.letter);

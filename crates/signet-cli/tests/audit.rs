@@ -249,3 +249,27 @@ fn obstacles_exit_2() {
     .says("cannot reach");
     w.s.run(&["audit", "--log-key", &vkey], 2).says("--server");
 }
+
+#[test]
+fn served_entries_cannot_inject_terminal_escapes() {
+    let w = world();
+    let (mut log, _) = TestLog::valid(ORIGIN, 5, 2);
+    // An entry that the checkpoint commits to, but that is no valid entry: the audit
+    // shows it as evidence, and it must not drive the terminal.
+    log.push(b"\x1b]0;owned\x07\x1b[2J\rVALID \xc2\x9b31m\xe2\x80\xaeevil\n".to_vec());
+    log.publish(&w.root);
+    let run = w.audit(&log.vkey(), &["--state", "st"], 1);
+    assert!(run.stdout.contains("MISBEHAVIOUR (invalid-entry)"), "{run}");
+    for c in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\r'] {
+        assert!(
+            !run.stdout.contains(c) && !run.stderr.contains(c),
+            "{c:?} reached the terminal raw\n{}",
+            run.stdout.escape_debug()
+        );
+    }
+    assert!(
+        run.stdout
+            .contains("\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{d}VALID \\u{9b}31m\\u{202e}evil"),
+        "{run}"
+    );
+}
