@@ -63,6 +63,14 @@ pub enum Error {
         /// What is wrong with the answer.
         reason: String,
     },
+    /// An answer was larger than this client reads for that resource.
+    #[error("bad answer from {url}: larger than {limit} bytes")]
+    TooLarge {
+        /// The URL requested.
+        url: String,
+        /// The most this client reads from that URL.
+        limit: u64,
+    },
     /// Something the server sent does not verify: a checkpoint, a proof or an entry.
     #[error("{what} does not verify: {source}")]
     Verification {
