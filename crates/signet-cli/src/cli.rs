@@ -12,7 +12,12 @@ use clap::{Args, Parser, Subcommand};
 /// refused the entry; 2 a usage, input or I/O error, or a server that is unreachable,
 /// rate-limiting or failing.
 #[derive(Debug, Parser)]
-#[command(name = "signet", version, max_term_width = 100)]
+#[command(
+    name = "signet",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -41,6 +46,16 @@ pub enum Command {
     Proof(ProofArgs),
     /// Audit the whole log incrementally: every entry, every rule, every tile.
     Audit(AuditArgs),
+    /// Print a shell completion script to stdout (for example
+    /// `signet completions bash > ~/.local/share/bash-completion/completions/signet`).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
