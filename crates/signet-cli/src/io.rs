@@ -48,7 +48,7 @@ pub fn write_output(dest: Option<&str>, data: &[u8]) -> Result<Option<PathBuf>> 
 /// beside it, fsynced, renamed into place, the folder fsynced. A symlink planted at the
 /// destination is replaced, never written through.
 pub fn write_file(path: &Path, data: &[u8]) -> Result<()> {
-    signet_fs::replace(path, data).map_err(|e| anyhow!("{e}"))
+    signet_fs::replace(path, data).map_err(|e| anyhow!("cannot write {}: {e}", path.display()))
 }
 
 /// The home directory, from `HOME`.
