@@ -130,8 +130,7 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
             state_dir: dir.display().to_string(),
             checkpoint: &report.checkpoint,
         };
-        let mut text = serde_json::to_string_pretty(&clean)?;
-        text.push('\n');
+        let text = show::json(&clean)?;
         io::stdout(text.as_bytes())?;
     } else {
         let mut out = format!(
@@ -184,8 +183,7 @@ fn print_misbehaviour(m: &Misbehaviour, json: bool, dir: &std::path::Path) -> Re
             saved_checkpoint: m.saved_checkpoint.as_deref(),
             served_checkpoint: m.served_checkpoint.as_deref(),
         };
-        let mut text = serde_json::to_string_pretty(&p)?;
-        text.push('\n');
+        let text = show::json(&p)?;
         return io::stdout(text.as_bytes());
     }
     // Everything below but the headings is the log's own text: escaped, line by line.

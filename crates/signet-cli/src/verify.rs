@@ -182,8 +182,7 @@ pub fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Result<ExitCod
     report.valid = outcome.is_ok();
 
     if args.json {
-        let mut text = serde_json::to_string_pretty(&report)?;
-        text.push('\n');
+        let text = show::json(&report)?;
         io::stdout(text.as_bytes())?;
     } else {
         print_human(&report)?;

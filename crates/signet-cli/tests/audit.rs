@@ -272,6 +272,15 @@ fn served_entries_cannot_inject_terminal_escapes() {
             .contains("\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{d}VALID \\u{9b}31m\\u{202e}evil"),
         "{run}"
     );
+    // --json: the same evidence, inert on a terminal, and decoding to the exact text.
+    let run = w.audit(&log.vkey(), &["--state", "st", "--json"], 1);
+    for c in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\r'] {
+        assert!(!run.stdout.contains(c), "{c:?} in the JSON\n{run}");
+    }
+    assert_eq!(
+        run.json()["entry"],
+        "\u{1b}]0;owned\u{7}\u{1b}[2J\rVALID \u{9b}31m\u{202e}evil\n"
+    );
 }
 
 /// A valid log of `entries` entries, published in a fresh world.

@@ -164,3 +164,20 @@ fn symlinks_at_temp_names_are_never_followed() {
     );
     t.check_untouched();
 }
+
+#[test]
+fn output_errors_name_the_destination() {
+    let s = Scratch::new();
+    s.key("alice");
+    let key = s.p("keys/alice.key");
+    let letter = s.p("letter.txt");
+    let args = [
+        "sign", "--key", &key, "--letter", &letter, "--name", "Alice", "-o",
+    ];
+    let mut missing = args.to_vec();
+    missing.push("no-such-dir/a.end");
+    s.run(&missing, 2)
+        .says("cannot write no-such-dir/a.end")
+        .says("No such file or directory");
+    assert!(!s.path("no-such-dir").exists());
+}
