@@ -9,7 +9,7 @@ use serde::Serialize;
 use signet_client::{AuditOptions, Client, Error, Misbehaviour, SavedState};
 
 use crate::cli::AuditArgs;
-use crate::{io, note};
+use crate::{io, note, show};
 
 #[derive(Serialize)]
 struct Clean<'a> {
@@ -130,13 +130,12 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
             state_dir: dir.display().to_string(),
             checkpoint: &report.checkpoint,
         };
-        let mut text = serde_json::to_string_pretty(&clean)?;
-        text.push('\n');
+        let text = show::json(&clean)?;
         io::stdout(text.as_bytes())?;
     } else {
         let mut out = format!(
             "log {}: consistent and valid at tree size {} (root {})\n",
-            report.origin,
+            show::escape(&report.origin),
             report.size,
             report.root.to_base64()
         );
@@ -154,7 +153,10 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
         for l in &report.letters {
             out.push_str(&format!(
                 "letter {} ({}): {} active signers, {} withdrawn (names are self-asserted)\n",
-                l.slug, l.id, l.active, l.withdrawn
+                show::escape(&l.slug),
+                l.id,
+                l.active,
+                l.withdrawn
             ));
         }
         out.push_str(&format!(
@@ -181,25 +183,33 @@ fn print_misbehaviour(m: &Misbehaviour, json: bool, dir: &std::path::Path) -> Re
             saved_checkpoint: m.saved_checkpoint.as_deref(),
             served_checkpoint: m.served_checkpoint.as_deref(),
         };
-        let mut text = serde_json::to_string_pretty(&p)?;
-        text.push('\n');
+        let text = show::json(&p)?;
         return io::stdout(text.as_bytes());
     }
-    let mut out = format!("MISBEHAVIOUR ({}): {}\n", m.kind.as_str(), m.message);
+    // Everything below but the headings is the log's own text: escaped, line by line.
+    let mut out = format!(
+        "MISBEHAVIOUR ({}): {}\n",
+        m.kind.as_str(),
+        show::escape(&m.message)
+    );
     if let Some(c) = &m.saved_checkpoint {
         out.push_str(&format!(
-            "\n# checkpoint verified before (from {}):\n{c}",
-            dir.display()
+            "\n# checkpoint verified before (from {}):\n{}",
+            show::escape(&dir.display().to_string()),
+            show::escape_lines(c)
         ));
     }
     if let Some(c) = &m.served_checkpoint {
-        out.push_str(&format!("\n# checkpoint served now:\n{c}"));
+        out.push_str(&format!(
+            "\n# checkpoint served now:\n{}",
+            show::escape_lines(c)
+        ));
     }
     if let Some(e) = &m.entry {
         let index = m.index.map(|i| i.to_string()).unwrap_or_default();
         out.push_str(&format!(
             "\n# entry {index} as served:\n{}",
-            String::from_utf8_lossy(e)
+            show::escape_lines(&String::from_utf8_lossy(e))
         ));
     }
     io::stdout(out.as_bytes())

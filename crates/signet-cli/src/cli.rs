@@ -1,4 +1,5 @@
-//! The command line, as DESIGN §6 fixes it, with a few additions marked as such.
+//! The command line. Its help text is also the man pages in `docs/man/`, generated from
+//! these definitions (see `tests/man.rs`).
 
 use std::path::PathBuf;
 
@@ -11,7 +12,12 @@ use clap::{Args, Parser, Subcommand};
 /// refused the entry; 2 a usage, input or I/O error, or a server that is unreachable,
 /// rate-limiting or failing.
 #[derive(Debug, Parser)]
-#[command(name = "signet", version, max_term_width = 100)]
+#[command(
+    name = "signet",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -40,6 +46,16 @@ pub enum Command {
     Proof(ProofArgs),
     /// Audit the whole log incrementally: every entry, every rule, every tile.
     Audit(AuditArgs),
+    /// Print a shell completion script to stdout (for example
+    /// `signet completions bash > ~/.local/share/bash-completion/completions/signet`).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,7 +124,7 @@ pub struct SignArgs {
     /// Write the signed endorsement here (- for stdout) [default: stdout].
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<String>,
-    /// The time to state, YYYY-MM-DDTHH:MM:SSZ [default: now]. (Addition to DESIGN §6.)
+    /// The time to state, YYYY-MM-DDTHH:MM:SSZ [default: now].
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
 }
@@ -123,7 +139,7 @@ pub struct WithdrawArgs {
     /// Write the signed withdrawal here (- for stdout) [default: stdout].
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<String>,
-    /// The time to state, YYYY-MM-DDTHH:MM:SSZ [default: now]. (Addition to DESIGN §6.)
+    /// The time to state, YYYY-MM-DDTHH:MM:SSZ [default: now].
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
 }
@@ -181,7 +197,7 @@ pub struct ProofArgs {
     /// Where to save the proof (- for stdout) [default: stdout].
     #[arg(short, long, value_name = "FILE.tlog-proof")]
     pub output: Option<String>,
-    /// Also save the entry itself, for `signet verify`. (Addition to DESIGN §6.)
+    /// Also save the entry itself, for `signet verify`.
     #[arg(long, value_name = "FILE")]
     pub entry: Option<String>,
 }
@@ -200,7 +216,7 @@ pub struct AuditArgs {
     /// Print the result as JSON (schema in the README).
     #[arg(long)]
     pub json: bool,
-    /// Worker threads [default: twice the number of cores]. (Addition to DESIGN §6.)
+    /// Worker threads [default: twice the number of cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }

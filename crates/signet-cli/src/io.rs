@@ -32,38 +32,23 @@ pub fn line(text: &str) -> Result<()> {
     stdout(format!("{text}\n").as_bytes())
 }
 
-/// Writes `data` to `dest`: stdout for `None` or `-`, else the file, atomically (a
-/// temporary file beside it, then a rename), so a reader never sees half a file.
+/// Writes `data` to `dest`: stdout for `None` or `-`, else the file, replacing any old
+/// one durably and atomically (see [`write_file`]), so a reader never sees half a file.
 pub fn write_output(dest: Option<&str>, data: &[u8]) -> Result<Option<PathBuf>> {
     match dest {
         None | Some("-") => stdout(data).map(|()| None),
         Some(path) => {
-            write_file_atomic(Path::new(path), data)?;
+            write_file(Path::new(path), data)?;
             Ok(Some(PathBuf::from(path)))
         }
     }
 }
 
-/// Writes a file atomically, replacing any old one.
-pub fn write_file_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("{} is not a file name", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
+/// Replaces a public file (mode 0644): a fresh, exclusively created temporary name
+/// beside it, fsynced, renamed into place, the folder fsynced. A symlink planted at the
+/// destination is replaced, never written through.
+pub fn write_file(path: &Path, data: &[u8]) -> Result<()> {
+    signet_fs::replace(path, data).map_err(|e| anyhow!("cannot write {}: {e}", path.display()))
 }
 
 /// The home directory, from `HOME`.

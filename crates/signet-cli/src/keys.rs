@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::io::{IsTerminal, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -40,11 +40,7 @@ pub fn keygen(args: &KeygenArgs) -> Result<ExitCode> {
         Some(d) => d.clone(),
         None => io::default_key_dir()?,
     };
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .with_context(|| format!("cannot create the key directory {}", dir.display()))?;
+    create_key_dir(&dir)?;
     let key_path = dir.join(format!("{name}.key"));
     let vkey_path = dir.join(format!("{name}.vkey"));
     if !args.force {
@@ -81,20 +77,11 @@ pub fn keygen(args: &KeygenArgs) -> Result<ExitCode> {
     };
     let vkey = key.verifier();
 
-    if args.force {
-        for p in [&key_path, &vkey_path] {
-            match fs::remove_file(p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("cannot replace {}", p.display())),
-            }
-        }
-    }
-    create_new(&key_path, &contents, 0o600)?;
-    if let Err(e) = create_new(&vkey_path, format!("{vkey}\n").as_bytes(), 0o644) {
-        let _ = fs::remove_file(&key_path);
-        return Err(e);
-    }
+    write_key_files(
+        args.force,
+        (&key_path, &contents),
+        (&vkey_path, format!("{vkey}\n").as_bytes()),
+    )?;
 
     if passphrase.is_some() {
         note!(
@@ -114,19 +101,58 @@ pub fn keygen(args: &KeygenArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn create_new(path: &Path, data: &[u8], mode: u32) -> Result<()> {
-    let write = || -> std::io::Result<()> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(path)?;
-        // The umask may have narrowed the mode; a public key must stay readable.
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.write_all(data)?;
-        f.sync_all()
+/// Creates the key folder (0700, only its owner may list it) if it is missing, durably:
+/// its name fsynced into its parent, and every missing ancestor likewise.
+fn create_key_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = signet_fs::parent_of(dir);
+    signet_fs::create_dir_all(parent).map_err(|e| anyhow!("{e}"))?;
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        // Made meanwhile by another run: it is there either way.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot create the key directory {}", dir.display()));
+        }
+    }
+    signet_fs::sync_dir(dir)
+        .and_then(|()| signet_fs::sync_dir(parent))
+        .map_err(|e| anyhow!("{e}"))
+}
+
+/// Writes the private key (0600) and the public key (0644). Without `force` each is
+/// created only if nothing has its name, not even a symlink; with `force` each replaces
+/// what is there by a rename, which replaces a symlink rather than writing through it.
+/// Either way the bytes go to a fresh, exclusively created temporary name first, and the
+/// folder is fsynced. When the public key cannot be written, the new private key is
+/// removed again (unless it replaced an old one, which is gone by then).
+fn write_key_files(force: bool, private: (&Path, &[u8]), public: (&Path, &[u8])) -> Result<()> {
+    let write = |(path, data): (&Path, &[u8]), mode: u32| {
+        let result = if force {
+            signet_fs::replace_with_mode(path, data, mode)
+        } else {
+            signet_fs::create_new(path, data, mode)
+        };
+        result.map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => anyhow!(
+                "{} already exists; pick another --name, or use --force to replace it \
+                 (the old private key is then lost for good)",
+                path.display()
+            ),
+            _ => anyhow!("{e}"),
+        })
     };
-    write().with_context(|| format!("cannot create {}", path.display()))
+    write(private, signet_fs::PRIVATE)?;
+    if let Err(e) = write(public, signet_fs::PUBLIC) {
+        if !force {
+            let _ = fs::remove_file(private.0);
+        }
+        return Err(e);
+    }
+    Ok(())
 }
 
 fn encrypt(plain: &[u8], passphrase: &SecretString) -> Result<Vec<u8>> {

@@ -6,6 +6,7 @@ mod cli;
 mod io;
 mod keys;
 mod net;
+mod show;
 mod sign;
 mod verify;
 
@@ -34,11 +35,13 @@ pub fn invalid(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Invalid(message.into()))
 }
 
-/// Prints a diagnostic on stderr, prefixed `signet: `.
+/// Prints a diagnostic on stderr, prefixed `signet: `. Diagnostics quote servers, files
+/// and logs, so control and bidirectional characters are always escaped
+/// ([`show::escape`]).
 #[macro_export]
 macro_rules! note {
     ($($arg:tt)*) => {
-        eprintln!("signet: {}", format_args!($($arg)*))
+        eprintln!("signet: {}", $crate::show::escape(&format!($($arg)*)))
     };
 }
 
@@ -60,11 +63,21 @@ fn main() -> ExitCode {
         Command::Submit(args) => net::submit(&args),
         Command::Proof(args) => net::proof(&args),
         Command::Audit(args) => audit::audit(&args),
+        Command::Completions(args) => completions(args.shell),
     };
     match result {
         Ok(code) => code,
         Err(err) => report(&err),
     }
+}
+
+/// `signet completions SHELL`: the script, generated from the same definitions as the
+/// parser, so it never lags behind a new flag.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "signet", &mut script);
+    io::stdout(&script)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the error chain once and picks the exit code.

@@ -6,12 +6,12 @@ use anyhow::{Result, bail};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use serde::Serialize;
-use signet_client::policy::Policy;
+use signet_core::policy::Policy;
 use signet_core::{Entry, Statement, TlogProof};
 
 use crate::cli::VerifyArgs;
 use crate::sign::{SELF_ASSERTED, read_letter};
-use crate::{io, note};
+use crate::{io, note, show};
 
 /// The `--json` output (schema in the README).
 #[derive(Debug, Default, Serialize)]
@@ -182,8 +182,7 @@ pub fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Result<ExitCod
     report.valid = outcome.is_ok();
 
     if args.json {
-        let mut text = serde_json::to_string_pretty(&report)?;
-        text.push('\n');
+        let text = show::json(&report)?;
         io::stdout(text.as_bytes())?;
     } else {
         print_human(&report)?;
@@ -230,7 +229,10 @@ fn entry_report(statement: &Statement) -> EntryReport {
 
 fn print_human(report: &Report) -> Result<()> {
     let mut out = String::new();
-    let mut row = |label: &str, value: &str| out.push_str(&format!("{label:<12} {value}\n"));
+    // Every value may come from the entry, the proof or a server: escaped.
+    let mut row = |label: &str, value: &str| {
+        out.push_str(&format!("{label:<12} {}\n", show::escape(value)));
+    };
     if let (Some(kind), Some(e)) = (report.kind, &report.entry) {
         row("entry", &format!("{kind}, signature valid"));
         row("letter", &e.letter);

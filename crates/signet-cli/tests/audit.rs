@@ -249,3 +249,116 @@ fn obstacles_exit_2() {
     .says("cannot reach");
     w.s.run(&["audit", "--log-key", &vkey], 2).says("--server");
 }
+
+#[test]
+fn served_entries_cannot_inject_terminal_escapes() {
+    let w = world();
+    let (mut log, _) = TestLog::valid(ORIGIN, 5, 2);
+    // An entry that the checkpoint commits to, but that is no valid entry: the audit
+    // shows it as evidence, and it must not drive the terminal.
+    log.push(b"\x1b]0;owned\x07\x1b[2J\rVALID \xc2\x9b31m\xe2\x80\xaeevil\n".to_vec());
+    log.publish(&w.root);
+    let run = w.audit(&log.vkey(), &["--state", "st"], 1);
+    assert!(run.stdout.contains("MISBEHAVIOUR (invalid-entry)"), "{run}");
+    for c in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\r'] {
+        assert!(
+            !run.stdout.contains(c) && !run.stderr.contains(c),
+            "{c:?} reached the terminal raw\n{}",
+            run.stdout.escape_debug()
+        );
+    }
+    assert!(
+        run.stdout
+            .contains("\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{d}VALID \\u{9b}31m\\u{202e}evil"),
+        "{run}"
+    );
+    // --json: the same evidence, inert on a terminal, and decoding to the exact text.
+    let run = w.audit(&log.vkey(), &["--state", "st", "--json"], 1);
+    for c in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\r'] {
+        assert!(!run.stdout.contains(c), "{c:?} in the JSON\n{run}");
+    }
+    assert_eq!(
+        run.json()["entry"],
+        "\u{1b}]0;owned\u{7}\u{1b}[2J\rVALID \u{9b}31m\u{202e}evil\n"
+    );
+}
+
+/// A valid log of `entries` entries, published in a fresh world.
+fn published(entries: u64) -> (World, TestLog) {
+    let w = world();
+    let (log, _) = TestLog::valid(ORIGIN, entries, 3);
+    log.publish(&w.root);
+    (w, log)
+}
+
+/// The audit exits 1 with `problem`, names `path` and the checkpoint, and saves nothing.
+fn misbehaves(w: &World, log: &TestLog, problem: &str, says: &[&str]) {
+    let run = w.audit(&log.vkey(), &["--state", "st"], 1);
+    assert!(
+        run.stdout.contains(&format!("MISBEHAVIOUR ({problem})")),
+        "{run}"
+    );
+    assert!(run.stdout.contains("# checkpoint served now:"), "{run}");
+    for text in says {
+        run.says(text);
+    }
+    assert!(!w.s.path("st/audit-state").exists(), "nothing saved\n{run}");
+    let j = w.audit(&log.vkey(), &["--state", "st", "--json"], 1).json();
+    assert_eq!(j["problem"], problem);
+    assert!(j["served_checkpoint"].as_str().unwrap().starts_with(ORIGIN));
+}
+
+#[test]
+fn missing_covered_tile_is_misbehaviour() {
+    for path in ["tile/entries/000.p/10", "tile/0/000.p/10"] {
+        let (w, log) = published(10);
+        std::fs::remove_file(w.root.join(path)).unwrap();
+        misbehaves(&w, &log, "missing-tile", &[path, "HTTP 404", "covers it"]);
+    }
+    // A level-1 tile of a larger log; the partial level-0 tile falls back to the full
+    // one, which is not there either.
+    for (path, gone) in [
+        ("tile/1/000.p/1", vec!["tile/1/000.p/1"]),
+        ("tile/0/001.p/44", vec!["tile/0/001.p/44", "tile/0/001"]),
+    ] {
+        let (w, log) = published(300);
+        for g in &gone {
+            let _ = std::fs::remove_file(w.root.join(g));
+        }
+        misbehaves(&w, &log, "missing-tile", &[path, "HTTP 404"]);
+    }
+
+    // A server that fails (5xx, after retries) is an obstacle, not a verdict.
+    let (w, log) = published(10);
+    let failing = TestServer::with_handler(&w.root, |r| {
+        r.path
+            .starts_with("/tile/")
+            .then(|| signet_testkit::Response::new(503, "busy"))
+    });
+    w.s.run(
+        &[
+            "audit",
+            "--server",
+            failing.url(),
+            "--log-key",
+            &log.vkey(),
+            "--state",
+            "st",
+        ],
+        2,
+    )
+    .says("503");
+}
+
+#[test]
+fn oversized_tile_is_misbehaviour() {
+    let cases: [(&str, usize, &str); 2] = [
+        ("tile/0/000.p/10", 256 * 32 + 1, "bad-tile"),
+        ("tile/entries/000.p/10", 256 * 4098 + 1, "bad-bundle"),
+    ];
+    for (path, len, problem) in cases {
+        let (w, log) = published(10);
+        std::fs::write(w.root.join(path), vec![0u8; len]).unwrap();
+        misbehaves(&w, &log, problem, &[path, "larger than any"]);
+    }
+}

@@ -318,3 +318,57 @@ fn proof_fetches_and_checks_against_the_tiles() {
         2,
     );
 }
+
+/// Characters that would drive a terminal: none of them may be printed as they are.
+const RAW_CONTROLS: &[char] = &['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{2066}', '\r'];
+
+fn assert_escaped(run: &common::Run) {
+    for c in RAW_CONTROLS {
+        assert!(
+            !run.stderr.contains(*c) && !run.stdout.contains(*c),
+            "{c:?} reached the terminal raw\n{}",
+            run.stderr.escape_debug()
+        );
+    }
+}
+
+#[test]
+fn server_error_messages_cannot_inject_terminal_escapes() {
+    let (s, r) = (Scratch::new(), Registry::new());
+    s.key("alice");
+    s.sign("alice", "Alice", "a.end");
+    // Retitle the window, clear the screen, fake a verdict, and reverse what follows.
+    let attack = "\u{1b}]0;owned\u{7}\u{1b}[2J\rVALID \u{9b}31m\u{202e}evil\u{2066}";
+    let json = serde_json::json!({"error": "bad", "message": attack}).to_string();
+    // Refusals (exit 1), with a 409's active index; a failing server (exit 2), in JSON
+    // and as plain text.
+    for (status, body, code) in [
+        (422, json.clone(), 1),
+        (400, json.clone(), 1),
+        (409, json.clone(), 1),
+        (503, json.clone(), 2),
+        (500, json.clone(), 2),
+        (502, attack.to_owned(), 2),
+    ] {
+        r.set(Mode::Fixed(status, body, vec![]));
+        let run = submit(&s, &r, "a.end", code);
+        assert_escaped(&run);
+        run.says(&status.to_string())
+            .says("\\u{1b}]0;owned\\u{7}\\u{1b}[2J")
+            .says("\\u{202e}evil\\u{2066}");
+    }
+    // `signet proof` quotes the server's 404 message.
+    let run = s.run(
+        &[
+            "proof",
+            "--server",
+            r.url(),
+            "--log-key",
+            &r.vkey(),
+            "--index",
+            "999",
+        ],
+        2,
+    );
+    assert_escaped(&run);
+}

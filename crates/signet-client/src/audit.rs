@@ -51,11 +51,14 @@ pub enum MisbehaviourKind {
     Fork,
     /// The entry bundles do not hash to the checkpoint's root, or are malformed.
     BadBundle,
-    /// A hash tile disagrees with the hashes computed from the entries.
+    /// A hash tile disagrees with the hashes computed from the entries, or is larger
+    /// than a tile can be.
     BadTile,
+    /// The log does not serve (404) a tile or entry bundle that its checkpoint covers.
+    MissingTile,
     /// An entry in the log is not a valid entry (grammar or signature).
     InvalidEntry,
-    /// An entry in the log breaks a rule of state (DESIGN §3).
+    /// An entry in the log breaks a rule of state (see docs/protocol.md, *Rules of state*).
     StateRule,
 }
 
@@ -68,6 +71,7 @@ impl MisbehaviourKind {
             MisbehaviourKind::Fork => "fork",
             MisbehaviourKind::BadBundle => "bad-bundle",
             MisbehaviourKind::BadTile => "bad-tile",
+            MisbehaviourKind::MissingTile => "missing-tile",
             MisbehaviourKind::InvalidEntry => "invalid-entry",
             MisbehaviourKind::StateRule => "state-rule",
         }
@@ -225,15 +229,17 @@ pub fn audit(
         prefix_mismatch: None,
         tiles_checked: 0,
     };
+    // Evidence found while fetching carries both checkpoints, like every other finding.
+    let with_checkpoints = |e: Error| match e {
+        Error::Misbehaviour(mut m) => {
+            m.saved_checkpoint.clone_from(&saved_text);
+            m.served_checkpoint = Some(served_text.clone());
+            Error::Misbehaviour(m)
+        }
+        e => e,
+    };
     if tree.size > old {
-        run.entries(options, progress).map_err(|e| match e {
-            Error::Misbehaviour(mut m) => {
-                m.saved_checkpoint.clone_from(&saved_text);
-                m.served_checkpoint = Some(served_text.clone());
-                Error::Misbehaviour(m)
-            }
-            e => e,
-        })?;
+        run.entries(options, progress).map_err(with_checkpoints)?;
     }
     let Run {
         edge,
@@ -316,7 +322,7 @@ pub fn audit(
         &upper,
     )
     .map_err(|e| match e {
-        TileCheck::Fetch(e) => e,
+        TileCheck::Fetch(e) => with_checkpoints(e),
         TileCheck::Bad(message) => evidence(MisbehaviourKind::BadTile, message),
     })?;
 
@@ -580,7 +586,7 @@ fn fetch_bundle(
         index: k,
         width,
     };
-    let data = client.tile(bundle_id)?;
+    let data = covered_tile(client, bundle_id, n)?;
     let bad = |message: String| {
         misbehaviour(Misbehaviour {
             kind: MisbehaviourKind::BadBundle,
@@ -612,7 +618,7 @@ fn fetch_bundle(
         index: k,
         width,
     };
-    let tile = client.tile(tile_id)?;
+    let tile = covered_tile(client, tile_id, n)?;
     let tile_mismatch = match hashes_of(&tile, width) {
         None => Some((
             k * TILE_WIDTH,
@@ -642,6 +648,48 @@ fn fetch_bundle(
         leaves,
         entries,
         tile_mismatch,
+    })
+}
+
+/// Reads a tile or entry bundle that the checkpoint of `size` entries covers. A log that
+/// cannot serve what it signed is misbehaving, so a 404 (after the fallback from a
+/// partial to the full tile) or an answer larger than any tile is evidence, not an
+/// obstacle; a transport failure or a 5xx (after the client's retries) stays an obstacle.
+fn covered_tile(client: &Client, tile: TileId, size: u64) -> Result<Vec<u8>, Error> {
+    let what = match tile.level {
+        TileLevel::Entries => "entry bundle",
+        TileLevel::Hashes(_) => "hash tile",
+    };
+    client.tile(tile).map_err(|e| match e {
+        Error::Status {
+            url, status: 404, ..
+        } => misbehaviour(Misbehaviour {
+            kind: MisbehaviourKind::MissingTile,
+            message: format!(
+                "the log does not serve {what} {} ({url} answered HTTP 404), \
+                 though its checkpoint of {size} entries covers it",
+                tile.path()
+            ),
+            index: None,
+            entry: None,
+            saved_checkpoint: None,
+            served_checkpoint: None,
+        }),
+        Error::TooLarge { url, limit } => misbehaviour(Misbehaviour {
+            kind: match tile.level {
+                TileLevel::Entries => MisbehaviourKind::BadBundle,
+                TileLevel::Hashes(_) => MisbehaviourKind::BadTile,
+            },
+            message: format!(
+                "{what} {} is larger than any {what} can be ({url} sent more than {limit} bytes)",
+                tile.path()
+            ),
+            index: None,
+            entry: None,
+            saved_checkpoint: None,
+            served_checkpoint: None,
+        }),
+        e => e,
     })
 }
 
@@ -712,7 +760,7 @@ fn check_upper_tiles(
     upper: &HashMap<(u8, u64), Hash>,
 ) -> Result<u64, TileCheck> {
     let ids = upper_tiles(old, size);
-    let fetched = parallel_map(&ids, threads, |id| client.tile(*id));
+    let fetched = parallel_map(&ids, threads, |id| covered_tile(client, *id, size));
     for (id, data) in ids.iter().zip(fetched) {
         let data = data.map_err(TileCheck::Fetch)?;
         let TileLevel::Hashes(level) = id.level else {

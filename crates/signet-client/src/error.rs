@@ -63,6 +63,14 @@ pub enum Error {
         /// What is wrong with the answer.
         reason: String,
     },
+    /// An answer was larger than this client reads for that resource.
+    #[error("bad answer from {url}: larger than {limit} bytes")]
+    TooLarge {
+        /// The URL requested.
+        url: String,
+        /// The most this client reads from that URL.
+        limit: u64,
+    },
     /// Something the server sent does not verify: a checkpoint, a proof or an entry.
     #[error("{what} does not verify: {source}")]
     Verification {
@@ -84,6 +92,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Writing a file durably failed (the message names the step, the path and the
+    /// operating system's error, so it is not repeated as a source).
+    #[error("{0}")]
+    Write(signet_fs::Error),
     /// The saved audit state cannot be used.
     #[error("audit state in {}: {reason}", path.display())]
     BadState {
@@ -92,17 +104,6 @@ pub enum Error {
         /// What is wrong with it, and how to fix it.
         reason: String,
     },
-    /// A tlog-policy file does not follow the grammar of c2sp.org/tlog-policy.
-    #[error("policy line {line}: {reason}")]
-    BadPolicy {
-        /// The 1-based line number.
-        line: usize,
-        /// What is wrong with the line.
-        reason: String,
-    },
-    /// A proof's checkpoint does not satisfy a policy (no listed log, or no quorum).
-    #[error("checkpoint does not satisfy the policy: {0}")]
-    PolicyNotSatisfied(String),
 }
 
 fn fmt_message(message: &str) -> String {
@@ -120,16 +121,19 @@ fn fmt_retry(retry_after: &Option<String>) -> String {
     }
 }
 
+impl From<signet_fs::Error> for Error {
+    fn from(e: signet_fs::Error) -> Error {
+        Error::Write(e)
+    }
+}
+
 impl Error {
     /// True when the error is a verdict rather than an obstacle: the server refused the
     /// entry, something it sent did not verify, or the log misbehaved.
     pub fn is_verification_failure(&self) -> bool {
         matches!(
             self,
-            Error::Refused { .. }
-                | Error::Verification { .. }
-                | Error::Misbehaviour(_)
-                | Error::PolicyNotSatisfied(_)
+            Error::Refused { .. } | Error::Verification { .. } | Error::Misbehaviour(_)
         )
     }
 

@@ -156,10 +156,7 @@ impl Client {
         let body = match response.body_mut().with_config().limit(limit).read_to_vec() {
             Ok(body) => body,
             Err(ureq::Error::BodyExceedsLimit(_)) => {
-                return Err(Error::BadContent {
-                    url,
-                    reason: format!("answer larger than {limit} bytes"),
-                });
+                return Err(Error::TooLarge { url, limit });
             }
             Err(e) => return Err(transport(&url, e)),
         };

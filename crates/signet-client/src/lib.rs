@@ -4,7 +4,6 @@
 pub mod audit;
 mod error;
 mod http;
-pub mod policy;
 pub mod remote;
 pub mod saved;
 

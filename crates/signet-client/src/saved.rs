@@ -7,8 +7,7 @@
 //! checkpoint is re-verified against the log key and the edge must reproduce its root.
 
 use std::fs;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use signet_core::state::LogState;
 use signet_core::{Checkpoint, CompactRange, Hash, SignedCheckpoint, VerifierKey};
@@ -82,12 +81,14 @@ impl SavedState {
         }))
     }
 
-    /// Saves the state into `dir` (created if needed): temporary file, fsync, rename,
-    /// fsync of the directory.
+    /// Saves the state into `dir` (created durably if needed). Each file goes to a
+    /// fresh, exclusively created temporary name, is fsynced and renamed into place, and
+    /// the directory is fsynced; a symlink planted in `dir` is never written through.
     pub fn save(&self, dir: &Path) -> Result<(), Error> {
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        write_atomic(dir, STATE_FILE, &self.encode())?;
-        write_atomic(dir, CHECKPOINT_FILE, &self.checkpoint.to_bytes())
+        signet_fs::create_dir_all(dir)?;
+        signet_fs::replace(&dir.join(STATE_FILE), &self.encode())?;
+        signet_fs::replace(&dir.join(CHECKPOINT_FILE), &self.checkpoint.to_bytes())?;
+        Ok(())
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -164,25 +165,6 @@ impl<'a> Reader<'a> {
     fn len(&mut self) -> Result<usize, &'static str> {
         usize::try_from(self.u64()?).map_err(|_| "length out of range")
     }
-}
-
-/// Writes `dir/name` atomically: a temporary file in the same directory, fsynced, then
-/// renamed over the old one, then the directory fsynced so the rename is durable.
-pub fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> Result<(), Error> {
-    let final_path = dir.join(name);
-    let tmp_path: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp_path)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp_path, &final_path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp_path);
-        Error::io(final_path, e)
-    })
 }
 
 /// The state directory name for a log origin: the origin with every byte outside

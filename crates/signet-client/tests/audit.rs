@@ -489,3 +489,55 @@ fn a_passing_server_error_is_retried() {
         "checkpoint, bundle and tile, three tries each"
     );
 }
+
+#[test]
+fn unserved_covered_tiles_are_misbehaviour() {
+    // Gone (404, the full tile missing too), or larger than any tile.
+    type Break = fn(&Path);
+    let cases: [(Break, MisbehaviourKind, &str); 4] = [
+        (
+            |root| fs::remove_file(root.join("tile/entries/000.p/10")).unwrap(),
+            MisbehaviourKind::MissingTile,
+            "tile/entries/000.p/10",
+        ),
+        (
+            |root| fs::remove_file(root.join("tile/0/000.p/10")).unwrap(),
+            MisbehaviourKind::MissingTile,
+            "tile/0/000.p/10",
+        ),
+        (
+            |root| fs::write(root.join("tile/0/000.p/10"), vec![0; 256 * 32 + 1]).unwrap(),
+            MisbehaviourKind::BadTile,
+            "tile/0/000.p/10",
+        ),
+        (
+            |root| fs::write(root.join("tile/entries/000.p/10"), vec![0; 256 * 4098 + 1]).unwrap(),
+            MisbehaviourKind::BadBundle,
+            "tile/entries/000.p/10",
+        ),
+    ];
+    for (damage, kind, path) in cases {
+        let f = fixture();
+        let (log, _) = TestLog::valid(ORIGIN, 10, 3);
+        log.publish(&f.root);
+        damage(&f.root);
+        let m = expect(run(&f.server, &log.vkey(), &f.state), kind);
+        assert!(m.message.contains(path), "{}", m.message);
+        assert!(!f.state.join("audit-state").exists(), "nothing saved");
+    }
+}
+
+#[test]
+fn a_failing_server_is_not_misbehaviour() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (log, _) = TestLog::valid(ORIGIN, 10, 3);
+    log.publish(tmp.path());
+    let server = TestServer::with_handler(tmp.path(), |r| {
+        r.path
+            .starts_with("/tile/")
+            .then(|| signet_testkit::Response::new(500, "down"))
+    });
+    let err = run(&server, &log.vkey(), &tmp.path().join("state")).unwrap_err();
+    assert!(matches!(err, Error::Status { status: 500, .. }), "{err}");
+    assert!(!err.is_verification_failure());
+}

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod letter;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 pub mod proof;
 pub mod state;
 pub mod text;
