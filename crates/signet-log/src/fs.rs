@@ -93,7 +93,7 @@ impl FsStorage {
                     .into_iter()
                     .map(|h| {
                         h.join()
-                            .unwrap_or_else(|_| Err(Error::Injected("a write thread panicked")))
+                            .unwrap_or_else(|_| Err(Error::Panicked { thread: "write" }))
                     })
                     .collect::<Result<Vec<_>, _>>()
             })?
@@ -120,7 +120,7 @@ impl FsStorage {
                     .into_iter()
                     .map(|h| {
                         h.join()
-                            .unwrap_or_else(|_| Err(Error::Injected("an fsync thread panicked")))
+                            .unwrap_or_else(|_| Err(Error::Panicked { thread: "fsync" }))
                     })
                     .collect::<Result<Vec<_>, _>>()
             })?;

@@ -4,25 +4,25 @@
 use std::collections::HashMap;
 use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use signet_core::entry::LetterRegistration;
 use signet_core::keys::SignatureType;
+use signet_core::state::Decision;
 use signet_core::{
     Checkpoint, Entry, Hash, KeyName, LetterId, SigningKey, Statement, TileId, Timestamp,
     TlogProof, VerifierKey,
 };
-use tokio::sync::oneshot;
 
+use crate::catalog::{Catalog, CatalogReader, LetterInfo, SignatoryPage, SignatoryQuery};
 use crate::fs::{FsStorage, create_dirs_durably, sync_dir, write_file_durably};
-use crate::index::{Index, IndexReader, LetterInfo, SignatoryPage, SignatoryQuery};
+use crate::head::{Ack, Head, tlog_proof};
 use crate::letters::{HostedLetter, load_letters};
 use crate::metrics::LogMetrics;
-use crate::sequencer::{Ack, Answer, Head, Msg, Pending, Published, Writer, load_edge, tlog_proof};
+use crate::recovery::load_edge;
+use crate::sequencer::{Sequencer, Writer};
 use crate::tree::TreeReader;
 use crate::{Error, Storage};
 
@@ -32,7 +32,7 @@ pub const DEFAULT_ORIGIN: &str = "localhost/signet";
 /// How to open a log.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The data directory (`log/`, `log.key`, `log.vkey`, the index and the lock).
+    /// The data directory (`log/`, `log.key`, `log.vkey`, the catalog and the lock).
     pub data_dir: PathBuf,
     /// The hosted letters; `<data>/letters` when `None`.
     pub letters_dir: Option<PathBuf>,
@@ -45,7 +45,7 @@ pub struct Config {
     pub pool_size: usize,
     /// The most submissions integrated in one batch.
     pub max_batch: usize,
-    /// Rebuild the index from the log.
+    /// Rebuild the catalog (`index.sqlite`) from the log.
     pub reindex: bool,
     /// Hash tiles kept parsed in memory (about 16 KiB each).
     pub tile_cache: usize,
@@ -81,13 +81,10 @@ pub struct LetterDetails {
 /// An open log: one per data directory, holding its lock until dropped.
 #[derive(Debug)]
 pub struct Log {
-    published: Arc<Published>,
+    sequencer: Sequencer,
     verifier: VerifierKey,
-    index: IndexReader,
+    catalog: CatalogReader,
     hosted: HashMap<LetterId, HostedLetter>,
-    tx: SyncSender<Msg>,
-    closing: AtomicBool,
-    writer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<(JoinHandle<()>, std::sync::mpsc::Sender<()>)>>,
     data_dir: PathBuf,
     _lock: File,
@@ -175,36 +172,28 @@ impl Log {
             tracing::info!(origin = %verifier.name(), "created a new log");
         }
 
-        let reader = TreeReader::new(storage, config.tile_cache, 16);
-        let (head, edge) = load_edge(&reader, &verifier).map_err(with_dir)?;
+        let reader = TreeReader::new(storage.clone(), config.tile_cache, 16);
+        let loaded = load_edge(&reader, &verifier).map_err(with_dir)?;
         tracing::info!(
-            size = head.size,
+            size = loaded.0.size,
             "the stored checkpoint is consistent with its tiles"
         );
-        let published = Arc::new(Published {
-            head: RwLock::new(head),
-            reader,
-            metrics: LogMetrics::default(),
-            failed: AtomicBool::new(false),
-        });
 
-        let index_path = data.join("index.sqlite");
-        let index = Index::open(&index_path)?;
+        let catalog_path = data.join("index.sqlite");
+        let catalog = Catalog::open(&catalog_path)?;
         let (stop_checkpointer, stop) = std::sync::mpsc::channel();
         let checkpointer =
-            Index::spawn_checkpointer(index_path.clone(), Duration::from_millis(500), stop)?;
+            Catalog::spawn_checkpointer(catalog_path.clone(), Duration::from_millis(500), stop)?;
         let mut writer = Writer::new(
-            published.clone(),
+            storage,
+            reader,
+            loaded,
             key.clone(),
-            edge,
-            index,
+            catalog,
             config.max_batch,
+            config.reindex,
         )
         .map_err(with_dir)?;
-        if config.reindex {
-            tracing::info!("rebuilding the index from the log");
-            writer.sync_index(true).map_err(with_dir)?;
-        }
 
         let letters_dir = config
             .letters_dir
@@ -213,21 +202,13 @@ impl Log {
         let hosted = load_letters(&letters_dir)?;
         register_letters(&mut writer, &key, &hosted)?;
 
-        let (tx, rx) = std::sync::mpsc::sync_channel(config.pool_size.max(1));
-        let interval = config.batch_interval;
-        let handle = std::thread::Builder::new()
-            .name("signet-sequencer".into())
-            .spawn(move || writer.run(rx, interval))
-            .map_err(|e| Error::io("spawn the sequencer for", &data, e))?;
+        let sequencer = writer.spawn(config.pool_size, config.batch_interval)?;
 
         Ok(Log {
-            published,
+            sequencer,
             verifier,
-            index: IndexReader::new(index_path),
+            catalog: CatalogReader::new(catalog_path),
             hosted: hosted.into_iter().map(|h| (h.letter.id(), h)).collect(),
-            tx,
-            closing: AtomicBool::new(false),
-            writer: Mutex::new(Some(handle)),
             checkpointer: Mutex::new(Some((checkpointer, stop_checkpointer))),
             data_dir: data,
             _lock: lock,
@@ -251,69 +232,46 @@ impl Log {
 
     /// The latest durable checkpoint.
     pub fn head(&self) -> Arc<Head> {
-        self.published.head()
+        self.sequencer.head()
     }
 
     /// Whether the log accepts submissions: `Err` with the reason, in words an operator
     /// can act on, while it cannot write or has found corrupt storage.
     pub fn health(&self) -> Result<(), String> {
-        if self.published.failed.load(Ordering::Relaxed) {
-            return Err("its storage failed; the operator must restart it".into());
-        }
-        Ok(())
+        self.sequencer.health()
     }
 
     /// What the sequencer measured.
     pub fn metrics(&self) -> &LogMetrics {
-        &self.published.metrics
+        self.sequencer.metrics()
     }
 
     /// Submits a parsed, verified entry (the caller has checked its time against its
     /// clock) and waits until it is durable, or refused.
     pub async fn submit(&self, entry: Entry) -> Result<Ack, Error> {
-        if self.closing.load(Ordering::Relaxed) {
-            return Err(Error::Closed("it is shutting down"));
-        }
-        if self.published.failed.load(Ordering::Relaxed) {
-            return Err(Error::Closed(
-                "its storage failed; the operator must restart it",
-            ));
-        }
-        let (reply, rx) = oneshot::channel();
         let leaf_hash = entry.leaf_hash();
         let bytes = entry.bytes().to_vec();
-        match self.tx.try_send(Msg::Submit(Pending {
-            entry,
-            reply,
-            arrived: std::time::Instant::now(),
-        })) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.published.metrics.overloaded.add(1);
-                return Err(Error::Overloaded);
-            }
-            Err(TrySendError::Disconnected(_)) => return Err(Error::Closed("it is shutting down")),
-        }
-        let (answer, head) = rx
+        let answer = self.sequencer.submit(entry)?;
+        let (decision, head) = answer
             .await
             .map_err(|_| Error::Closed("it is shutting down"))??;
-        match answer {
-            Answer::Appended(index) | Answer::Existing(index) => {
+        match decision {
+            Decision::Append { index, .. } | Decision::Logged { index } => {
                 let proof = self.proof_at(&head, index)?;
                 Ok(Ack {
                     index,
                     leaf_hash,
-                    new: matches!(answer, Answer::Appended(_)),
+                    new: matches!(decision, Decision::Append { .. }),
                     entry: bytes,
                     head,
                     proof,
                 })
             }
-            Answer::Conflict(index) => {
-                let entry = self.entry(index)?;
-                let proof = self.proof_at(&head, index)?;
+            Decision::Conflict { active_index } => {
+                let entry = self.entry(active_index)?;
+                let proof = self.proof_at(&head, active_index)?;
                 Err(Error::Conflict(Box::new(Ack {
-                    index,
+                    index: active_index,
                     leaf_hash: Hash::leaf(&entry),
                     new: false,
                     entry,
@@ -321,6 +279,7 @@ impl Log {
                     proof,
                 })))
             }
+            Decision::Refused(e) => Err(Error::Entry(e)),
         }
     }
 
@@ -330,7 +289,7 @@ impl Log {
     fn read_tree<R>(&self, f: impl Fn(&TreeReader, &Head) -> Result<R, Error>) -> Result<R, Error> {
         let mut head = self.head();
         loop {
-            match f(&self.published.reader, &head) {
+            match f(self.sequencer.reader(), &head) {
                 Err(Error::BadTile { tile, reason }) => {
                     let newer = self.head();
                     if newer.size == head.size {
@@ -380,7 +339,7 @@ impl Log {
 
     /// The registered letters, in order of registration.
     pub fn letters(&self) -> Result<Vec<LetterInfo>, Error> {
-        self.index.letters()
+        self.catalog.letters()
     }
 
     /// A registered letter by ID (`sha256:...`) or slug.
@@ -402,26 +361,13 @@ impl Log {
 
     /// A page of a letter's signatories.
     pub fn signatories(&self, query: &SignatoryQuery) -> Result<SignatoryPage, Error> {
-        self.index.signatories(query)
+        self.catalog.signatories(query)
     }
 
     /// Stops taking submissions, integrates every one already queued, and waits for the
     /// sequencer to finish. Blocks.
     pub fn close(&self) {
-        if self.closing.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let _ = self.tx.send(Msg::Stop);
-        let handle = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(h) = handle
-            && h.join().is_err()
-        {
-            tracing::error!("the sequencer thread panicked");
-        }
+        self.sequencer.stop();
         let checkpointer = self
             .checkpointer
             .lock()
@@ -474,8 +420,7 @@ fn load_or_create_key(config: &Config, storage: &dyn Storage) -> Result<SigningK
                 Error::Config(format!("--origin {origin:?} cannot be a key name: {e}"))
             })?;
             let mut seed = zeroizing_seed();
-            getrandom::fill(&mut seed[..])
-                .map_err(|e| Error::Config(format!("no randomness for the log key: {e}")))?;
+            getrandom::fill(&mut seed[..]).map_err(|e| Error::NoRandomness(e.to_string()))?;
             let key = SigningKey::from_seed(name, SignatureType::Ed25519, &seed);
             write_file_durably(
                 &path,
@@ -502,9 +447,9 @@ fn register_letters(
     key: &SigningKey,
     hosted: &[HostedLetter],
 ) -> Result<(), Error> {
-    let known = writer.index_mut().letters()?;
+    let known = writer.letters()?;
     let mut batch = Vec::new();
-    let mut waiting = Vec::new();
+    let mut slugs = Vec::new();
     for h in hosted {
         if known.iter().any(|k| k.id == h.letter.id()) {
             continue;
@@ -526,32 +471,25 @@ fn register_letters(
             time: now()?,
             key: key.verifier(),
         });
-        let entry = statement.sign(key)?;
-        let (reply, rx) = oneshot::channel();
-        batch.push(Pending {
-            entry,
-            reply,
-            arrived: std::time::Instant::now(),
-        });
-        waiting.push((h.slug.clone(), rx));
+        batch.push(statement.sign(key)?);
+        slugs.push(h.slug.clone());
     }
     if batch.is_empty() {
         return Ok(());
     }
-    writer.integrate(batch);
-    for (slug, mut rx) in waiting {
-        match rx.try_recv() {
-            Ok(Ok((_, head))) => {
+    for (slug, answer) in slugs.into_iter().zip(writer.integrate_now(batch)) {
+        match answer {
+            Ok((Decision::Append { .. } | Decision::Logged { .. }, head)) => {
                 tracing::info!(slug = %slug, size = head.size, "registered letter")
             }
-            Ok(Err(e)) => {
+            Ok((other, _)) => {
                 return Err(Error::Config(format!(
-                    "could not register the letter {slug}: {e}"
+                    "could not register the letter {slug}: {other:?}"
                 )));
             }
-            Err(_) => {
+            Err(e) => {
                 return Err(Error::Config(format!(
-                    "could not register the letter {slug}"
+                    "could not register the letter {slug}: {e}"
                 )));
             }
         }

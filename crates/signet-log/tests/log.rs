@@ -400,9 +400,34 @@ struct Faulty {
     fail_at: usize,
     crash: bool,
     dead: AtomicBool,
+    /// While set, every read and write fails as a process out of file descriptors would.
+    broken: AtomicBool,
 }
 
 impl Faulty {
+    fn new(dir: &Path, fail_at: usize, crash: bool) -> Faulty {
+        Faulty {
+            inner: FsStorage::open(dir.join("log"), dir.join("tmp")).unwrap(),
+            ops: AtomicUsize::new(0),
+            fail_at,
+            crash,
+            dead: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
+        }
+    }
+
+    /// `Too many open files`, as `open` reports it, while the storage is broken.
+    fn emfile(&self) -> Result<(), Error> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(Error::Io {
+                action: "open",
+                path: PathBuf::from("log/tile"),
+                source: std::io::Error::from_raw_os_error(24),
+            });
+        }
+        Ok(())
+    }
+
     fn fault(&self) -> bool {
         if self.dead.load(Ordering::SeqCst) {
             return true;
@@ -426,24 +451,28 @@ impl Storage for Faulty {
         self.inner.sync_existing()
     }
     fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, Error> {
+        self.emfile()?;
         if self.dead.load(Ordering::SeqCst) {
             return Err(Error::Injected("dead"));
         }
         self.inner.read_checkpoint()
     }
     fn write_checkpoint(&self, checkpoint: &[u8]) -> Result<(), Error> {
+        self.emfile()?;
         if self.fault() {
             return Err(Error::Injected("write_checkpoint"));
         }
         self.inner.write_checkpoint(checkpoint)
     }
     fn read_tile(&self, tile: TileId) -> Result<Option<Vec<u8>>, Error> {
+        self.emfile()?;
         if self.dead.load(Ordering::SeqCst) {
             return Err(Error::Injected("dead"));
         }
         self.inner.read_tile(tile)
     }
     fn write_tiles(&self, tiles: &[(TileId, Vec<u8>)]) -> Result<(), Error> {
+        self.emfile()?;
         if self.fault() {
             let _ = self.inner.write_tiles(&tiles[..tiles.len() / 2]);
             return Err(Error::Injected("write_tiles"));
@@ -464,13 +493,7 @@ impl Storage for Faulty {
 /// Runs a workload of single and batched submissions (crossing a full tile) on a log
 /// whose storage fails at write operation `fail_at`; returns what was acknowledged.
 async fn faulty_run(dir: &Path, fail_at: usize, crash: bool) -> (Vec<(u64, Vec<u8>)>, bool, usize) {
-    let storage = Arc::new(Faulty {
-        inner: FsStorage::open(dir.join("log"), dir.join("tmp")).unwrap(),
-        ops: AtomicUsize::new(0),
-        fail_at,
-        crash,
-        dead: AtomicBool::new(false),
-    });
+    let storage = Arc::new(Faulty::new(dir, fail_at, crash));
     let mut acked = Vec::new();
     let Ok(log) = Log::open_with(config(dir), storage.clone()) else {
         return (acked, true, storage.ops.load(Ordering::SeqCst));
@@ -496,7 +519,9 @@ async fn faulty_run(dir: &Path, fail_at: usize, crash: bool) -> (Vec<(u64, Vec<u
                     ack.proof.verify(e.bytes(), log.verifier()).unwrap();
                     acked.push((ack.index, e.bytes().to_vec()));
                 }
-                (Err(Error::NotStored | Error::Closed(_)), _) => failed = true,
+                (Err(Error::NotStored | Error::Unavailable { .. } | Error::Closed(_)), _) => {
+                    failed = true
+                }
                 (Err(other), _) => panic!("unexpected error {other}"),
             }
         }
@@ -568,4 +593,125 @@ async fn closing_integrates_or_refuses_every_pending_submission() {
     drop(log);
     let log = Log::open(config(dir.path())).unwrap();
     check_log(&log, &acked);
+}
+
+/// Hardening finding 1: a storage error that goes away (here `Too many open files`) fails
+/// the batch it hit and refuses submissions while it lasts, with `Log::health` saying why,
+/// and the log takes submissions again once storage works, without a restart and without
+/// losing anything it acknowledged.
+#[tokio::test]
+async fn storage_errors_are_transient_and_health_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(Faulty::new(dir.path(), usize::MAX, false));
+    let log = Log::open_with(config(dir.path()), storage.clone()).unwrap();
+    let mut acked = Vec::new();
+    let first = endorse(0, T0);
+    acked.push((
+        log.submit(first.clone()).await.unwrap().index,
+        first.bytes().to_vec(),
+    ));
+    assert_eq!(log.health(), Ok(()));
+
+    storage.broken.store(true, Ordering::SeqCst);
+    let hit = endorse(1, T0);
+    match log.submit(hit.clone()).await {
+        Err(Error::NotStored) => {}
+        other => panic!("expected the failed batch to fail its submitter, got {other:?}"),
+    }
+    let reason = log.health().unwrap_err();
+    assert!(reason.contains("cannot write to storage"), "{reason}");
+    assert!(reason.contains("Too many open files"), "{reason}");
+    assert!(reason.contains("since 20"), "{reason}");
+    // While storage fails, a submission is refused at once with a reason and a retry hint.
+    match log.submit(endorse(2, T0)).await {
+        Err(e @ Error::Unavailable { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("Too many open files"), "{text}");
+            assert!(text.contains("retry"), "{text}");
+        }
+        other => panic!("expected the log to be unavailable, got {other:?}"),
+    }
+
+    storage.broken.store(false, Ordering::SeqCst);
+    // The sequencer retries with a backoff of at most 5 s; give it two rounds.
+    let healed = std::time::Instant::now();
+    while log.health().is_err() {
+        assert!(
+            healed.elapsed() < std::time::Duration::from_secs(12),
+            "still failing after storage healed: {:?}",
+            log.health()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for e in [hit, endorse(2, T0), endorse(3, T0)] {
+        let ack = log.submit(e.clone()).await.unwrap();
+        assert!(ack.new);
+        ack.proof.verify(e.bytes(), log.verifier()).unwrap();
+        acked.push((ack.index, e.bytes().to_vec()));
+    }
+    check_log(&log, &acked);
+    drop(log);
+    check_log(&Log::open(config(dir.path())).unwrap(), &acked);
+}
+
+/// A bundle whose entry bytes were changed, with its tiles left alone, cannot put a forged
+/// name into the catalog: the rebuild verifies every entry and names the bad one.
+#[tokio::test]
+async fn rebuilding_the_catalog_trusts_no_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open(config(dir.path())).unwrap());
+    // 299 endorsements, so that the forged one sits in a full bundle, not the last one.
+    let mut tasks = Vec::new();
+    for n in 0..299 {
+        let (log, e) = (log.clone(), endorse(n, T0));
+        tasks.push(tokio::spawn(
+            async move { log.submit(e).await.unwrap().index },
+        ));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let victim = log.entry(7).unwrap();
+    drop(log);
+    let name = String::from_utf8_lossy(&victim)
+        .lines()
+        .find_map(|l| l.strip_prefix("name ").map(str::to_owned))
+        .unwrap();
+    let forged_name: String = name
+        .chars()
+        .map(|c| if c == 'S' { 'X' } else { c })
+        .collect();
+    assert_ne!(forged_name, name);
+    let bundle = dir.path().join("log/tile/entries/000");
+    let bytes = std::fs::read(&bundle).unwrap();
+    let at = bytes
+        .windows(victim.len())
+        .position(|w| w == victim.as_slice())
+        .unwrap();
+    let forged = String::from_utf8(victim.clone()).unwrap().replacen(
+        &format!("name {name}\n"),
+        &format!("name {forged_name}\n"),
+        1,
+    );
+    assert_eq!(forged.len(), victim.len());
+    let mut tampered = bytes.clone();
+    tampered[at..at + victim.len()].copy_from_slice(forged.as_bytes());
+    std::fs::write(&bundle, tampered).unwrap();
+
+    let err = Log::open(Config {
+        reindex: true,
+        ..config(dir.path())
+    })
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("entry 7"), "{text}");
+    let catalog = rusqlite::Connection::open(dir.path().join("index.sqlite")).unwrap();
+    let rows: i64 = catalog
+        .query_row(
+            "SELECT count(*) FROM signers WHERE name = ?1",
+            [&forged_name],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0, "a forged name reached the catalog");
 }
