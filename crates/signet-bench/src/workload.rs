@@ -4,8 +4,9 @@
 //! signer's entry number `r = i div K` (its *round*). A signer endorses in even rounds and
 //! withdraws in odd ones (endorse → withdraw → endorse …), and its round-`r` entry is
 //! dated `start + r` seconds, so each of its entries is strictly later than the one
-//! before (DESIGN §3). `start` is `rounds + 1` seconds before now, so the last entry is
-//! still in the past and far inside the server's 10-minute future limit.
+//! before (see docs/protocol.md, *Rules of state*). `start` is `rounds + 1` seconds
+//! before now, so the last entry is still in the past and far inside the server's
+//! 10-minute future limit.
 //!
 //! Every entry is accepted as long as each signer's entries arrive in order. The
 //! [`Dispatcher`] guarantees that: it hands entries out in global order to whichever

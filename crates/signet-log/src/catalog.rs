@@ -189,11 +189,11 @@ impl Catalog {
                     // it copies next time.
                     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
                     {
-                        tracing::warn!(error = %e, "index WAL checkpoint failed");
+                        tracing::warn!(error = %e, "catalog WAL checkpoint failed");
                     }
                 }
             })
-            .map_err(|e| Error::io("spawn the index checkpointer for", path, e))
+            .map_err(|e| Error::io("spawn the catalog checkpointer for", path, e))
     }
 
     /// The log size the catalog reflects, and the root at that size.

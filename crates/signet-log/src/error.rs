@@ -51,7 +51,7 @@ pub enum Error {
     },
     /// SQLite failed under the catalog.
     #[error("catalog: {0}")]
-    Index(#[from] rusqlite::Error),
+    Catalog(#[from] rusqlite::Error),
     /// The catalog holds a row the log could never have written into it. It is derived
     /// data: rebuild it from the log (`--reindex`).
     #[error("the catalog is damaged: {reason}; rebuild it from the log with --reindex")]

@@ -1,5 +1,5 @@
 //! The log as the server sees it: opening a data directory (lock, key, recovery, index,
-//! letters), submitting entries, and reading checkpoints, tiles, proofs and the index.
+//! letters), submitting entries, and reading checkpoints, tiles, proofs and the catalog.
 
 use std::collections::HashMap;
 use std::fs::{self, File, TryLockError};
@@ -124,7 +124,7 @@ impl Log {
         Log::open_locked(config, lock, Arc::new(storage))
     }
 
-    /// Opens the log with another storage backend (the key, index and lock still live
+    /// Opens the log with another storage backend (the key, catalog and lock still live
     /// in `config.data_dir`).
     pub fn open_with(config: Config, storage: Arc<dyn Storage>) -> Result<Log, Error> {
         let lock = take_lock(&config.data_dir)?;
@@ -255,9 +255,12 @@ impl Log {
         let (decision, head) = answer
             .await
             .map_err(|_| Error::Closed("it is shutting down"))??;
+        // The writer chose these indexes and this head: a failure to prove them is the
+        // log's, never the submitter's.
+        let internal = || Error::internal("proving the answer to a submission");
         match decision {
             Decision::Append { index, .. } | Decision::Logged { index } => {
-                let proof = self.proof_at(&head, index)?;
+                let proof = self.proof_at(&head, index).map_err(internal())?;
                 Ok(Ack {
                     index,
                     leaf_hash,
@@ -268,8 +271,8 @@ impl Log {
                 })
             }
             Decision::Conflict { active_index } => {
-                let entry = self.entry(active_index)?;
-                let proof = self.proof_at(&head, active_index)?;
+                let entry = self.entry(active_index).map_err(internal())?;
+                let proof = self.proof_at(&head, active_index).map_err(internal())?;
                 Err(Error::Conflict(Box::new(Ack {
                     index: active_index,
                     leaf_hash: Hash::leaf(&entry),

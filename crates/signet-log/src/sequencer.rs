@@ -615,7 +615,7 @@ impl Writer {
                 tracing::warn!(tile = %tile.path(), error = %e, "could not delete partial tiles");
             }
         }
-        let indexed = self.catalog.record(&recorded, size, &root);
+        let cataloged = self.catalog.record(&recorded, size, &root);
         tracing::debug!(
             entries = appended.len(),
             tiles = built_tiles,
@@ -625,7 +625,7 @@ impl Writer {
             catalog_us = committed.elapsed().as_micros() as u64,
             "batch integrated"
         );
-        match indexed {
+        match cataloged {
             Ok(()) => self.catalog_size = size,
             Err(e) => {
                 // The entries are durable and will be acknowledged; the catalog catches

@@ -654,13 +654,14 @@ async fn storage_errors_are_transient_and_health_says_so() {
     check_log(&Log::open(config(dir.path())).unwrap(), &acked);
 }
 
-/// A bundle whose entry bytes were changed, with its tiles left alone, cannot put a forged
-/// name into the catalog: the rebuild verifies every entry and names the bad one.
-#[tokio::test]
-async fn rebuilding_the_catalog_trusts_no_entry() {
+/// Writes 299 endorsements (so that entry 7 sits in a full bundle, not the last one),
+/// replaces entry 7's bytes in its bundle with the bytes `forge(entry 7, entry 8)` gives
+/// (of the same length), leaves every tile alone, and rebuilds the catalog: the rebuild
+/// must fail with an error naming entry 7 and containing `want`, and no catalog row may
+/// hold the name the forged bytes carry.
+async fn tamper_and_rebuild(forge: impl Fn(&[u8], &[u8]) -> Vec<u8>, want: &str) {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(Log::open(config(dir.path())).unwrap());
-    // 299 endorsements, so that the forged one sits in a full bundle, not the last one.
     let mut tasks = Vec::new();
     for n in 0..299 {
         let (log, e) = (log.clone(), endorse(n, T0));
@@ -671,40 +672,33 @@ async fn rebuilding_the_catalog_trusts_no_entry() {
     for t in tasks {
         t.await.unwrap();
     }
-    let victim = log.entry(7).unwrap();
+    let (victim, next) = (log.entry(7).unwrap(), log.entry(8).unwrap());
     drop(log);
-    let name = String::from_utf8_lossy(&victim)
-        .lines()
-        .find_map(|l| l.strip_prefix("name ").map(str::to_owned))
-        .unwrap();
-    let forged_name: String = name
-        .chars()
-        .map(|c| if c == 'S' { 'X' } else { c })
-        .collect();
-    assert_ne!(forged_name, name);
+    let forged = forge(&victim, &next);
+    assert_eq!(forged.len(), victim.len());
+    assert_ne!(forged, victim);
+    let forged_name = name_of(&forged);
     let bundle = dir.path().join("log/tile/entries/000");
-    let bytes = std::fs::read(&bundle).unwrap();
+    let mut bytes = std::fs::read(&bundle).unwrap();
     let at = bytes
         .windows(victim.len())
         .position(|w| w == victim.as_slice())
         .unwrap();
-    let forged = String::from_utf8(victim.clone()).unwrap().replacen(
-        &format!("name {name}\n"),
-        &format!("name {forged_name}\n"),
-        1,
-    );
-    assert_eq!(forged.len(), victim.len());
-    let mut tampered = bytes.clone();
-    tampered[at..at + victim.len()].copy_from_slice(forged.as_bytes());
-    std::fs::write(&bundle, tampered).unwrap();
+    bytes[at..at + victim.len()].copy_from_slice(&forged);
+    std::fs::write(&bundle, bytes).unwrap();
 
-    let err = Log::open(Config {
+    match Log::open(Config {
         reindex: true,
         ..config(dir.path())
-    })
-    .unwrap_err();
-    let text = err.to_string();
-    assert!(text.contains("entry 7"), "{text}");
+    }) {
+        Err(err @ Error::Corrupt { .. }) => {
+            let text = err.to_string();
+            assert!(text.contains("entry 7 "), "{text}");
+            assert!(text.contains(want), "{text}");
+        }
+        Err(other) => panic!("expected corruption, got {other}"),
+        Ok(_) => panic!("the rebuild accepted a tampered bundle"),
+    }
     let catalog = rusqlite::Connection::open(dir.path().join("index.sqlite")).unwrap();
     let rows: i64 = catalog
         .query_row(
@@ -714,4 +708,81 @@ async fn rebuilding_the_catalog_trusts_no_entry() {
         )
         .unwrap();
     assert_eq!(rows, 0, "a forged name reached the catalog");
+}
+
+/// The display name an endorsement's bytes carry.
+fn name_of(entry: &[u8]) -> String {
+    String::from_utf8_lossy(entry)
+        .lines()
+        .find_map(|l| l.strip_prefix("name ").map(str::to_owned))
+        .unwrap()
+}
+
+/// A name changed in a bundle, tiles left alone: the signature no longer verifies.
+#[tokio::test]
+async fn rebuilding_the_catalog_trusts_no_entry() {
+    let forge = |victim: &[u8], _: &[u8]| {
+        let name = name_of(victim);
+        String::from_utf8(victim.to_vec())
+            .unwrap()
+            .replacen(
+                &format!("name {name}\n"),
+                &format!("name {}\n", name.replace('S', "X")),
+                1,
+            )
+            .into_bytes()
+    };
+    tamper_and_rebuild(forge, "not a valid entry").await;
+}
+
+/// A validly signed entry put in another's place: its leaf is not the tile's.
+#[tokio::test]
+async fn rebuilding_the_catalog_checks_every_leaf_against_its_tile() {
+    let forge = |_: &[u8], next: &[u8]| next.to_vec();
+    tamper_and_rebuild(forge, "does not hash to its leaf").await;
+}
+
+/// Corrupt storage is not transient: once recovery finds tiles that do not hash to the
+/// signed root, the log refuses submissions and says so until it is restarted.
+#[tokio::test]
+async fn corruption_found_in_recovery_stops_the_log_until_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(Faulty::new(dir.path(), usize::MAX, false));
+    let log = Log::open_with(config(dir.path()), storage.clone()).unwrap();
+    for n in 0..3 {
+        log.submit(endorse(n, T0)).await.unwrap();
+    }
+    storage.broken.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        log.submit(endorse(3, T0)).await,
+        Err(Error::NotStored)
+    ));
+    let tile = dir.path().join("log/tile/0/000.p/4");
+    let mut data = std::fs::read(&tile).unwrap();
+    data[40] ^= 1;
+    std::fs::write(&tile, data).unwrap();
+    storage.broken.store(false, Ordering::SeqCst);
+
+    let healed = std::time::Instant::now();
+    let reason = loop {
+        match log.health() {
+            Err(reason) if reason.contains("corrupt") => break reason,
+            other => assert!(
+                healed.elapsed() < std::time::Duration::from_secs(12),
+                "corruption not found: {other:?}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(reason.contains("root"), "{reason}");
+    // It stays that way: no retry makes corrupt storage sound.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(log.health(), Err(reason));
+    match log.submit(endorse(3, T0)).await {
+        Err(Error::Closed(why)) => assert!(why.contains("corrupt"), "{why}"),
+        other => panic!("expected the log to refuse, got {other:?}"),
+    }
+    drop(log);
+    let err = Log::open(config(dir.path())).unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
 }
