@@ -485,15 +485,21 @@ fn register_letters(
             Ok((Decision::Append { .. } | Decision::Logged { .. }, head)) => {
                 tracing::info!(slug = %slug, size = head.size, "registered letter")
             }
+            // A registration the log signed now is new bytes: only a bug decides otherwise.
             Ok((other, _)) => {
-                return Err(Error::Config(format!(
-                    "could not register the letter {slug}: {other:?}"
+                return Err(Error::Internal(format!(
+                    "the registration of letter {slug} was decided as {other:?}"
                 )));
             }
-            Err(e) => {
+            // Refused by a rule of state: the letters folder asks for what the log holds.
+            Err(Error::Entry(e)) => {
                 return Err(Error::Config(format!(
                     "could not register the letter {slug}: {e}"
                 )));
+            }
+            Err(e) => {
+                tracing::error!(slug = %slug, error = %e, "could not register the letter");
+                return Err(e);
             }
         }
     }

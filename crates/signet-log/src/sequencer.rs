@@ -132,26 +132,16 @@ impl Shared {
     }
 
     fn health(&self) -> Result<(), String> {
-        match self.condition() {
-            Condition::Healthy => Ok(()),
-            Condition::Failing { reason, since } => Err(format!(
-                "cannot write to storage: {reason} (since {since}); retrying"
-            )),
-            Condition::Corrupt { reason } => Err(format!(
-                "found corrupt storage: {reason}; repair it and restart the server"
-            )),
-            Condition::Panicked => {
-                Err("the sequencer failed on a bug; restart the server".to_owned())
-            }
-        }
+        health(&self.condition())
     }
 
     /// Why a submission cannot be taken now, if it cannot.
     fn refusal(&self) -> Option<Error> {
-        match self.condition() {
+        let condition = self.condition();
+        match condition {
             Condition::Healthy => None,
             Condition::Failing { .. } => Some(Error::Unavailable {
-                reason: self.health().err().unwrap_or_default(),
+                reason: health(&condition).err().unwrap_or_default(),
             }),
             Condition::Corrupt { .. } => Some(Error::Closed(
                 "it found corrupt storage; the operator must repair it and restart it",
@@ -160,6 +150,20 @@ impl Shared {
                 "its sequencer failed on a bug; the operator must restart it",
             )),
         }
+    }
+}
+
+/// What the health check says in `condition`: `Err` with words an operator can act on.
+fn health(condition: &Condition) -> Result<(), String> {
+    match condition {
+        Condition::Healthy => Ok(()),
+        Condition::Failing { reason, since } => Err(format!(
+            "cannot write to storage: {reason} (since {since}); retrying"
+        )),
+        Condition::Corrupt { reason } => Err(format!(
+            "found corrupt storage: {reason}; repair it and restart the server"
+        )),
+        Condition::Panicked => Err("the sequencer failed on a bug; restart the server".to_owned()),
     }
 }
 
