@@ -145,3 +145,114 @@ impl Known for BatchView<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken invariant"
+)]
+mod tests {
+    use signet_core::entry::{Endorsement, Language, LetterRegistration};
+    use signet_core::keys::SignatureType;
+    use signet_core::{Entry, KeyName, SigningKey, Timestamp};
+
+    use super::*;
+
+    fn key(name: &str) -> SigningKey {
+        SigningKey::from_seed(
+            KeyName::parse(name).unwrap(),
+            SignatureType::Ed25519,
+            &Hash::sha256(name.as_bytes()).0,
+        )
+    }
+
+    fn letter() -> LetterId {
+        LetterId(Hash::sha256(b"a letter"))
+    }
+
+    fn register(log: &SigningKey, slug: &str) -> Entry {
+        Statement::Letter(LetterRegistration {
+            letter: letter(),
+            slug: Slug::parse(slug).unwrap(),
+            title: "A letter".into(),
+            language: Language::parse("en").unwrap(),
+            time: Timestamp::from_unix(1_700_000_000).unwrap(),
+            key: log.verifier(),
+        })
+        .sign(log)
+        .unwrap()
+    }
+
+    fn endorse(signer: &SigningKey, name: &str) -> Entry {
+        Statement::Endorsement(Endorsement {
+            letter: letter(),
+            name: name.into(),
+            affiliation: None,
+            role: None,
+            identity: vec![],
+            time: Timestamp::from_unix(1_700_000_000).unwrap(),
+            key: signer.verifier(),
+        })
+        .sign(signer)
+        .unwrap()
+    }
+
+    /// Decides `batch` in order on an empty catalog, as one batch starting at index 0,
+    /// and checks each decision's shape: `A` append, `L<i>` logged at i, `C<i>` conflict
+    /// with i, `R` refused.
+    fn check(batch: &[Entry], want: &[&str]) {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::open(&dir.path().join("index.sqlite")).unwrap();
+        let mut letters = Letters::default();
+        let log_key = key("example.org/log").verifier();
+        let mut view = BatchView::new(&catalog, &mut letters, &log_key);
+        let mut next = 0;
+        let mut got = Vec::new();
+        for entry in batch {
+            let decision = view
+                .decide(entry.statement(), entry.leaf_hash(), next)
+                .unwrap();
+            got.push(match decision {
+                Decision::Append { index, .. } => {
+                    assert_eq!(index, next);
+                    next += 1;
+                    "A".to_owned()
+                }
+                Decision::Logged { index } => format!("L{index}"),
+                Decision::Conflict { active_index } => format!("C{active_index}"),
+                Decision::Refused(_) => "R".to_owned(),
+            });
+        }
+        assert_eq!(got, want);
+        assert_eq!(view.into_appended().len() as u64, next);
+    }
+
+    #[test]
+    fn a_batch_sees_its_own_earlier_entries() {
+        let log = key("example.org/log");
+        let (alice, bob) = (key("alice"), key("bob"));
+        // Nothing is registered yet: an endorsement is refused.
+        check(&[endorse(&alice, "Alice")], &["R"]);
+        // Registered earlier in the batch: endorsable later in it; the same bytes again
+        // are the logged entry; another endorsement by the same key conflicts.
+        check(
+            &[
+                register(&log, "one"),
+                endorse(&alice, "Alice"),
+                endorse(&alice, "Alice"),
+                endorse(&alice, "Alice B."),
+                endorse(&bob, "Bob"),
+            ],
+            &["A", "A", "L1", "C1", "A"],
+        );
+        // A letter is registered once, and only by the log's key.
+        check(
+            &[
+                register(&alice, "one"),
+                register(&log, "one"),
+                register(&log, "two"),
+            ],
+            &["R", "A", "R"],
+        );
+    }
+}
