@@ -1,4 +1,4 @@
-//! The log as the server sees it: opening a data directory (lock, key, recovery, index,
+//! The log as the server sees it: opening a data directory (lock, key, recovery, catalog,
 //! letters), submitting entries, and reading checkpoints, tiles, proofs and the catalog.
 
 use std::collections::HashMap;

@@ -343,7 +343,7 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("signet-sequencer".into())
             .spawn(move || self.run(rx, interval))
-            .map_err(|e| Error::io("spawn the sequencer thread", "signet-sequencer", e))?;
+            .map_err(|e| Error::io("spawn", "the sequencer thread", e))?;
         Ok(Sequencer {
             shared,
             tx,
