@@ -112,7 +112,9 @@ fn now() -> Result<Timestamp, Error> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    Ok(Timestamp::from_unix(secs)?)
+    Timestamp::from_unix(secs)
+        .map_err(Error::from)
+        .map_err(Error::internal("reading the clock for a registration"))
 }
 
 impl Log {
@@ -474,7 +476,12 @@ fn register_letters(
             time: now()?,
             key: key.verifier(),
         });
-        batch.push(statement.sign(key)?);
+        batch.push(
+            statement
+                .sign(key)
+                .map_err(Error::from)
+                .map_err(Error::internal("signing a letter registration"))?,
+        );
         slugs.push(h.slug.clone());
     }
     if batch.is_empty() {
