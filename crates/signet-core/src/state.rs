@@ -1,10 +1,14 @@
-//! The rules of state (DESIGN §3), as pure functions over one signer's record, and an
-//! in-memory [`LogState`] that replays a whole log with them (for auditors and tests).
+//! The rules of state (see docs/protocol.md, *Rules of state*): one pure function,
+//! [`decide`], that says what becomes of any entry, for the server's sequencer and for
+//! every auditor alike, and an in-memory [`LogState`] that replays a whole log with it.
 //!
-//! The server keeps records in its index and calls [`decide`]; the auditor calls
-//! [`LogState::apply`]. Both follow the same rules because both use [`decide`].
+//! [`decide`] reads what the log already holds through the [`Known`] trait and changes
+//! nothing: it returns a [`Decision`], and the caller records the [`Change`] of an entry
+//! it appends. The server's catalog (with the batch being decided) and [`LogState`] both
+//! implement [`Known`], so there is exactly one place where a rule is written.
 
 use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
 
 use crate::entry::{Slug, Statement};
 use crate::{Entry, Error, Hash, LetterId, Timestamp, VerifierKey};
@@ -33,27 +37,171 @@ pub struct SignerRecord {
     pub latest_index: u64,
 }
 
-/// What [`decide`] makes of an endorsement or withdrawal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the rules of state read: the facts a log's earlier entries established.
+///
+/// Every question is about entries *before* the one being decided. The server answers
+/// from its catalog plus the entries of the batch it is deciding; an auditor answers from
+/// a [`LogState`]. Each kind of entry a later version adds (moderator appointments and
+/// moderations) adds the questions its rules need here, so both sides answer them.
+pub trait Known {
+    /// Why a question could not be answered (a storage failure, for a catalog).
+    type Error;
+
+    /// The log's own verifier key: letter registrations must be signed with its key
+    /// bytes, under the log's origin as key name.
+    fn log_key(&self) -> &VerifierKey;
+
+    /// The index of the logged entry whose leaf hash is `leaf`, if any.
+    fn logged(&self, leaf: &Hash) -> Result<Option<u64>, Self::Error>;
+
+    /// The index of the entry that registered `letter`, if any.
+    fn letter(&self, letter: &LetterId) -> Result<Option<u64>, Self::Error>;
+
+    /// Whether a registered letter already has `slug`.
+    fn slug_taken(&self, slug: &Slug) -> Result<bool, Self::Error>;
+
+    /// The record of the signer with public key `public_key` for `letter`, if any.
+    fn signer(
+        &self,
+        letter: &LetterId,
+        public_key: &[u8; 32],
+    ) -> Result<Option<SignerRecord>, Self::Error>;
+}
+
+/// What the rules of state make of one entry, were it appended at a given index.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Accept it at the given index; this is the signer's new record.
-    Accept(SignerRecord),
-    /// A different endorsement is active (HTTP 409): the index of the active one.
+    /// Append it at `index`; `change` is what that does to the state.
+    Append {
+        /// The index it gets.
+        index: u64,
+        /// What appending it changes.
+        change: Change,
+    },
+    /// The same bytes are already logged at `index`: not a new entry (HTTP 200).
+    Logged {
+        /// The index of the logged copy.
+        index: u64,
+    },
+    /// A different endorsement by the same signer is active (HTTP 409).
     Conflict {
-        /// Index of the active endorsement.
+        /// The index of the active endorsement.
         active_index: u64,
+    },
+    /// A rule of state refuses it (HTTP 422); the error says which and why.
+    Refused(Error),
+}
+
+/// What appending an entry changes in the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// A letter is registered under a slug.
+    Letter {
+        /// The letter.
+        letter: LetterId,
+        /// Its slug.
+        slug: Slug,
+    },
+    /// A signer's record for a letter is created or replaced.
+    Signer {
+        /// The letter.
+        letter: LetterId,
+        /// The signer's public key.
+        public_key: [u8; 32],
+        /// The signer's status before this entry, if it had a record.
+        previous: Option<SignerStatus>,
+        /// The signer's record after it.
+        record: SignerRecord,
     },
 }
 
-/// Decides an endorsement or withdrawal against the signer's previous record for that
-/// letter, were it appended at `index`. The caller has already checked that the letter
-/// is registered and that the bytes are not a duplicate of a logged entry. A letter
-/// registration is not a signer's statement and is an error here.
-pub fn decide(
+/// Decides `statement` (whose entry has leaf hash `leaf`) against what `known` holds,
+/// were it appended at `index`. Every rule of state is checked here except the
+/// 10-minute future limit, which only a server can check at submission:
+///
+/// - bytes already logged are not a new entry;
+/// - a letter registration is signed by the log's key bytes under the log's origin as
+///   key name, and registers a letter and a slug that are not registered yet;
+/// - an endorsement or withdrawal names a registered letter, and follows the signer's
+///   record: endorsed by the first endorsement, withdrawn by a later withdrawal,
+///   endorsed again by a later endorsement, with strictly increasing times.
+///
+/// The caller has parsed and verified the entry (its signature included). `Err` means
+/// only that `known` could not answer; every refusal is a [`Decision::Refused`].
+pub fn decide<K: Known + ?Sized>(
+    known: &K,
+    statement: &Statement,
+    leaf: &Hash,
+    index: u64,
+) -> Result<Decision, K::Error> {
+    if let Some(logged) = known.logged(leaf)? {
+        return Ok(Decision::Logged { index: logged });
+    }
+    let letter = statement.letter();
+    let refuse = |why: String| Ok(Decision::Refused(Error::StateRule(why)));
+    let change = match statement {
+        Statement::Letter(registration) => {
+            let log_key = known.log_key();
+            if registration.key.public_key() != log_key.public_key() {
+                return refuse(format!(
+                    "entry {index} registers letter {letter} with key {}, not the log's key {}; \
+                     only the log registers letters",
+                    registration.key, log_key
+                ));
+            }
+            if registration.key.name() != log_key.name() {
+                return refuse(format!(
+                    "entry {index} registers letter {letter} under key name {}, not the log's \
+                     origin {}; a registration is signed under the origin",
+                    registration.key.name(),
+                    log_key.name()
+                ));
+            }
+            if let Some(earlier) = known.letter(&letter)? {
+                return refuse(format!(
+                    "entry {index} registers letter {letter} again; entry {earlier} registered it"
+                ));
+            }
+            if known.slug_taken(&registration.slug)? {
+                return refuse(format!(
+                    "entry {index} registers slug {} again; a slug names one letter per log",
+                    registration.slug
+                ));
+            }
+            Change::Letter {
+                letter,
+                slug: registration.slug.clone(),
+            }
+        }
+        Statement::Endorsement(_) | Statement::Withdrawal(_) => {
+            if known.letter(&letter)?.is_none() {
+                return refuse(format!("letter {letter} is not registered in this log"));
+            }
+            let public_key = *statement.key().public_key();
+            let previous = known.signer(&letter, &public_key)?;
+            match signer_rule(previous.as_ref(), statement, index) {
+                Ok(Ok(record)) => Change::Signer {
+                    letter,
+                    public_key,
+                    previous: previous.map(|p| p.status),
+                    record,
+                },
+                Ok(Err(active_index)) => return Ok(Decision::Conflict { active_index }),
+                Err(e) => return Ok(Decision::Refused(e)),
+            }
+        }
+    };
+    Ok(Decision::Append { index, change })
+}
+
+/// The rules per (letter, signer): the signer's new record, `Err(active index)` for a
+/// conflicting endorsement, or the rule it breaks.
+fn signer_rule(
     previous: Option<&SignerRecord>,
     statement: &Statement,
     index: u64,
-) -> Result<Decision, Error> {
+) -> Result<Result<SignerRecord, u64>, Error> {
     let (status, time, action) = match statement {
         Statement::Letter(_) => {
             return Err(Error::StateRule(
@@ -73,9 +221,7 @@ pub fn decide(
             latest_index: index,
         },
         (Some(p), SignerStatus::Active) if p.status == SignerStatus::Active => {
-            return Ok(Decision::Conflict {
-                active_index: p.endorsement_index,
-            });
+            return Ok(Err(p.endorsement_index));
         }
         (None, SignerStatus::Withdrawn) => {
             return Err(Error::StateRule(format!(
@@ -112,7 +258,7 @@ pub fn decide(
             }
         }
     };
-    Ok(Decision::Accept(record))
+    Ok(Ok(record))
 }
 
 /// A registered letter, as the state knows it.
@@ -135,6 +281,34 @@ pub struct LogState {
     seen: HashMap<Hash, u64>,
 }
 
+impl Known for LogState {
+    type Error = Infallible;
+
+    fn log_key(&self) -> &VerifierKey {
+        &self.log_key
+    }
+
+    fn logged(&self, leaf: &Hash) -> Result<Option<u64>, Infallible> {
+        Ok(self.seen.get(leaf).copied())
+    }
+
+    fn letter(&self, letter: &LetterId) -> Result<Option<u64>, Infallible> {
+        Ok(self.letters.get(letter).map(|l| l.index))
+    }
+
+    fn slug_taken(&self, slug: &Slug) -> Result<bool, Infallible> {
+        Ok(self.slugs.contains(slug))
+    }
+
+    fn signer(
+        &self,
+        letter: &LetterId,
+        public_key: &[u8; 32],
+    ) -> Result<Option<SignerRecord>, Infallible> {
+        Ok(self.signers.get(&(*letter, *public_key)).copied())
+    }
+}
+
 impl LogState {
     /// The state of an empty log whose registrations must be signed by `log_key`.
     pub fn new(log_key: VerifierKey) -> LogState {
@@ -153,75 +327,52 @@ impl LogState {
         self.size
     }
 
-    /// Applies the next entry of the log (index [`LogState::size`]). Every rule of DESIGN
-    /// §3 is checked except the 10-minute future limit, which only a server can check:
-    /// registrations signed by the log key, once per letter and slug; endorsements and
-    /// withdrawals of registered letters, by [`decide`]; no repeated bytes. A conflict
-    /// is an error here, since a log must never have appended it.
+    /// Applies the next entry of the log (index [`LogState::size`]), decided by
+    /// [`decide`]: every rule of state except the 10-minute future limit, which only a
+    /// server can check. An entry that a log must not have appended (a refusal, repeated
+    /// bytes, a conflicting endorsement) is an error, and leaves the state as it was.
     pub fn apply(&mut self, entry: &Entry) -> Result<(), Error> {
         let index = self.size;
         let leaf = entry.leaf_hash();
-        if let Some(first) = self.seen.get(&leaf) {
-            return Err(Error::StateRule(format!(
+        let decision = match decide(self, entry.statement(), &leaf, index) {
+            Ok(d) => d,
+            Err(never) => match never {},
+        };
+        match decision {
+            Decision::Append { change, .. } => {
+                self.record(change, index);
+                self.seen.insert(leaf, index);
+                self.size += 1;
+                Ok(())
+            }
+            Decision::Logged { index: first } => Err(Error::StateRule(format!(
                 "entry {index} repeats the bytes of entry {first}; a log never appends the same entry twice"
-            )));
+            ))),
+            Decision::Conflict { active_index } => Err(Error::StateRule(format!(
+                "entry {index} is an endorsement of letter {} while this key's endorsement at \
+                 entry {active_index} is active; a log must refuse it",
+                entry.statement().letter()
+            ))),
+            Decision::Refused(e) => Err(e),
         }
-        let statement = entry.statement();
-        let letter = statement.letter();
-        // Every check comes before any change, so a refused entry leaves the state as it was.
-        match statement {
-            Statement::Letter(registration) => {
-                if registration.key.public_key() != self.log_key.public_key() {
-                    return Err(Error::StateRule(format!(
-                        "entry {index} registers letter {letter} with key {}, not the log's key {}; \
-                         only the log registers letters",
-                        registration.key, self.log_key
-                    )));
-                }
-                if let Some(earlier) = self.letters.get(&letter) {
-                    return Err(Error::StateRule(format!(
-                        "entry {index} registers letter {letter} again; entry {} registered it",
-                        earlier.index
-                    )));
-                }
-                if self.slugs.contains(&registration.slug) {
-                    return Err(Error::StateRule(format!(
-                        "entry {index} registers slug {} again; a slug names one letter per log",
-                        registration.slug
-                    )));
-                }
-                self.slugs.insert(registration.slug.clone());
-                self.letters.insert(
-                    letter,
-                    RegisteredLetter {
-                        slug: registration.slug.clone(),
-                        index,
-                    },
-                );
+    }
+
+    fn record(&mut self, change: Change, index: u64) {
+        match change {
+            Change::Letter { letter, slug } => {
+                self.slugs.insert(slug.clone());
+                self.letters
+                    .insert(letter, RegisteredLetter { slug, index });
             }
-            Statement::Endorsement(_) | Statement::Withdrawal(_) => {
-                if !self.letters.contains_key(&letter) {
-                    return Err(Error::StateRule(format!(
-                        "letter {letter} is not registered in this log"
-                    )));
-                }
-                let signer = (letter, *statement.key().public_key());
-                match decide(self.signers.get(&signer), statement, index)? {
-                    Decision::Accept(record) => {
-                        self.signers.insert(signer, record);
-                    }
-                    Decision::Conflict { active_index } => {
-                        return Err(Error::StateRule(format!(
-                            "entry {index} is an endorsement of letter {letter} while this key's \
-                             endorsement at entry {active_index} is active; a log must refuse it"
-                        )));
-                    }
-                }
+            Change::Signer {
+                letter,
+                public_key,
+                record,
+                ..
+            } => {
+                self.signers.insert((letter, public_key), record);
             }
         }
-        self.seen.insert(leaf, index);
-        self.size += 1;
-        Ok(())
     }
 
     /// The registered letters.

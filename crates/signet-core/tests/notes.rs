@@ -85,10 +85,7 @@ fn design_worked_example_byte_for_byte() {
         extensions: vec![],
     };
     let signed = checkpoint.sign(&key).unwrap();
-    assert_eq!(
-        signed.to_bytes(),
-        testdata("worked-example.checkpoint")
-    );
+    assert_eq!(signed.to_bytes(), testdata("worked-example.checkpoint"));
     assert_eq!(
         SignedCheckpoint::parse(&signed.to_bytes())
             .unwrap()

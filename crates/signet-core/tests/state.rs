@@ -1,5 +1,6 @@
-//! The rules of state (DESIGN §3): `decide` for one (letter, signer) record, and
-//! `LogState` replaying whole logs, with its encoding for an auditor's state file.
+//! The rules of state (see docs/protocol.md, *Rules of state*): `decide` for one
+//! (letter, signer) record, and `LogState` replaying whole logs, with its encoding for an
+//! auditor's state file.
 
 #![expect(
     clippy::unwrap_used,
@@ -8,8 +9,10 @@
 
 use signet_core::entry::{Endorsement, Language, LetterRegistration, Slug, Statement, Withdrawal};
 use signet_core::keys::SignatureType;
-use signet_core::state::{Decision, LogState, SignerRecord, SignerStatus, decide};
-use signet_core::{Entry, Error, ErrorClass, Hash, KeyName, LetterId, SigningKey, Timestamp};
+use signet_core::state::{Change, Decision, Known, LogState, SignerRecord, SignerStatus, decide};
+use signet_core::{
+    Entry, Error, ErrorClass, Hash, KeyName, LetterId, SigningKey, Timestamp, VerifierKey,
+};
 
 fn key(name: &str) -> SigningKey {
     key_with_seed(name, name)
@@ -89,12 +92,55 @@ fn record(
 
 use SignerStatus::{Active, Withdrawn};
 
-/// Decides `entry` at index 10 against `previous`: the decision, or a state-rule error
+/// A log that knows one registered letter (`letter(1)`, registered at entry 0) and at
+/// most one signer record for it: `previous`, whoever the signer.
+struct OneSigner {
+    log_key: VerifierKey,
+    previous: Option<SignerRecord>,
+}
+
+impl Known for OneSigner {
+    type Error = std::convert::Infallible;
+    fn log_key(&self) -> &VerifierKey {
+        &self.log_key
+    }
+    fn logged(&self, _: &Hash) -> Result<Option<u64>, Self::Error> {
+        Ok(None)
+    }
+    fn letter(&self, l: &LetterId) -> Result<Option<u64>, Self::Error> {
+        Ok((*l == letter(1)).then_some(0))
+    }
+    fn slug_taken(&self, slug: &Slug) -> Result<bool, Self::Error> {
+        Ok(slug.as_str() == "one")
+    }
+    fn signer(&self, _: &LetterId, _: &[u8; 32]) -> Result<Option<SignerRecord>, Self::Error> {
+        Ok(self.previous)
+    }
+}
+
+/// The decision that accepts a signer's entry at index 10 with `record`.
+fn accept(previous: Option<SignerRecord>, entry: &Entry, record: SignerRecord) -> Decision {
+    Decision::Append {
+        index: 10,
+        change: Change::Signer {
+            letter: entry.statement().letter(),
+            public_key: *entry.statement().key().public_key(),
+            previous: previous.map(|p| p.status),
+            record,
+        },
+    }
+}
+
+/// Decides `entry` at index 10 against `previous`: the decision, or a state-rule refusal
 /// (class Rejected, HTTP 422) whose message mentions `want`.
 fn check(previous: Option<SignerRecord>, entry: &Entry, expected: Result<Decision, &str>) {
-    match (decide(previous.as_ref(), entry.statement(), 10), expected) {
-        (Ok(got), Ok(want)) => assert_eq!(got, want),
-        (Err(e), Err(want)) => {
+    let known = OneSigner {
+        log_key: key("example.org/log").verifier(),
+        previous,
+    };
+    let Ok(got) = decide(&known, entry.statement(), &entry.leaf_hash(), 10);
+    match (got, expected) {
+        (Decision::Refused(e), Err(want)) => {
             assert!(matches!(e, Error::StateRule(_)), "{e:?}");
             assert_eq!(e.class(), ErrorClass::Rejected);
             assert!(
@@ -102,6 +148,7 @@ fn check(previous: Option<SignerRecord>, entry: &Entry, expected: Result<Decisio
                 "{e} does not mention {want:?}"
             );
         }
+        (got, Ok(want)) => assert_eq!(got, want),
         (got, want) => panic!(
             "{previous:?} then {:?}: got {got:?}, want {want:?}",
             entry.statement()
@@ -120,7 +167,7 @@ fn decide_follows_the_rules_of_state() {
     check(
         None,
         &endorse_at_5,
-        Ok(Decision::Accept(record(Active, 5, 10, 10, 10))),
+        Ok(accept(None, &endorse_at_5, record(Active, 5, 10, 10, 10))),
     );
     // Another endorsement while one is active is a conflict (409), whatever its time.
     check(
@@ -137,7 +184,11 @@ fn decide_follows_the_rules_of_state() {
     check(
         Some(record(Active, 4, 2, 7, 7)),
         &withdraw_at_5,
-        Ok(Decision::Accept(record(Withdrawn, 5, 2, 7, 10))),
+        Ok(accept(
+            Some(record(Active, 4, 2, 7, 7)),
+            &withdraw_at_5,
+            record(Withdrawn, 5, 2, 7, 10),
+        )),
     );
     check(
         Some(record(Active, 5, 2, 7, 7)),
@@ -153,7 +204,11 @@ fn decide_follows_the_rules_of_state() {
     check(
         Some(record(Withdrawn, 4, 2, 7, 8)),
         &endorse_at_5,
-        Ok(Decision::Accept(record(Active, 5, 2, 10, 10))),
+        Ok(accept(
+            Some(record(Withdrawn, 4, 2, 7, 8)),
+            &endorse_at_5,
+            record(Active, 5, 2, 10, 10),
+        )),
     );
     check(
         Some(record(Withdrawn, 5, 2, 7, 8)),
@@ -172,11 +227,50 @@ fn decide_follows_the_rules_of_state() {
         &withdraw_at_5,
         Err("already withdrawn (entry 8)"),
     );
-    // A registration has no signer record.
+    // An endorsement of a letter the log has not registered.
     check(
         None,
-        &register(&alice, l, "x"),
-        Err("not a signer's statement"),
+        &endorse(&alice, letter(2), "Alice", t(5)),
+        Err("is not registered in this log"),
+    );
+    // Registrations go through the same function: only the log registers, with its key
+    // bytes under its origin, a letter and a slug not yet registered.
+    check(
+        None,
+        &register(&alice, letter(2), "x"),
+        Err("not the log's key"),
+    );
+    check(
+        None,
+        &register(
+            &key_with_seed("renamed-log", "example.org/log"),
+            letter(2),
+            "x",
+        ),
+        Err("not the log's origin"),
+    );
+    check(
+        None,
+        &register(&key("example.org/log"), l, "x"),
+        Err("entry 0 registered it"),
+    );
+    check(
+        None,
+        &register(&key("example.org/log"), letter(2), "one"),
+        Err("registers slug one again"),
+    );
+    let log = key("example.org/log");
+    let fresh = register(&log, letter(2), "two");
+    check(
+        None,
+        &fresh,
+        Ok(Decision::Append {
+            index: 10,
+            change: Change::Letter {
+                letter: letter(2),
+                slug: Slug::parse("two").unwrap(),
+            },
+        }),
     );
 }
 
@@ -231,12 +325,14 @@ fn a_log_replayed() {
         &register(&log, l2, "one"),
         Err("registers slug one again"),
     );
-    // The log's public key under another name is still the log's key.
+    // The log's public key under another name is not the log's key: a registration is
+    // signed under the origin, by the server and for every auditor alike.
     apply(
         &mut state,
         &register(&key_with_seed("renamed-log", "example.org/log"), l2, "two"),
-        Ok(()),
-    ); // 1
+        Err("not the log's origin"),
+    );
+    apply(&mut state, &register(&log, l2, "two"), Ok(())); // 1
     assert_eq!(state.letters()[&l1].index, 0);
     assert_eq!(state.letters()[&l2].slug.as_str(), "two");
 

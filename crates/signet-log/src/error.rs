@@ -1,17 +1,19 @@
 use std::path::PathBuf;
 
-use crate::sequencer::Ack;
+use crate::head::Ack;
 
 /// Everything that can go wrong in `signet-log`.
 ///
-/// A submission's refusal ([`Error::Entry`], [`Error::Conflict`], [`Error::Overloaded`],
-/// [`Error::Closed`]) is an answer for the submitter; the other variants are failures of
-/// the log itself.
+/// A submission's refusal ([`Error::Entry`], [`Error::Conflict`]) is the submitter's to
+/// fix; [`Error::Overloaded`], [`Error::NotStored`], [`Error::Unavailable`] and
+/// [`Error::Closed`] ask it to come back later; every other variant is a failure of the
+/// log itself, never blamed on whoever asked.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The entry was refused by a rule of `signet-core`: its class says whether the
-    /// bytes were malformed (400) or well-formed but refused (422).
+    /// The submitter's (or a reader's request's) own mistake, by a rule of
+    /// `signet-core`: its class says whether the bytes were malformed (400) or
+    /// well-formed but refused (422). Never used for a failure inside the log.
     #[error("{0}")]
     Entry(#[from] signet_core::Error),
     /// A different endorsement by the same signer is active (409); the active one, with
@@ -21,12 +23,22 @@ pub enum Error {
     /// The submission pool is full; try again shortly (503).
     #[error("the log is busy: too many submissions are waiting")]
     Overloaded,
-    /// The log is shutting down or stopped after a storage failure (503).
+    /// The log is shutting down, or stopped for good after finding corrupt storage or a
+    /// bug in itself; the message says which (503).
     #[error("the log is not accepting submissions: {0}")]
     Closed(&'static str),
-    /// The submission could not be made durable; nothing was acknowledged (503).
+    /// The batch holding the submission could not be made durable; nothing of it was
+    /// acknowledged (503, retry).
     #[error("the entry could not be stored; retry later")]
     NotStored,
+    /// The log cannot write to its storage right now (a transient failure, such as no
+    /// file descriptors or no disk space left) and is retrying by itself; nothing was
+    /// acknowledged (503, retry).
+    #[error("the log cannot write to its storage right now: {reason}; retry later")]
+    Unavailable {
+        /// What failed, and since when.
+        reason: String,
+    },
     /// A file-system operation failed.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -37,9 +49,16 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The SQLite index failed.
-    #[error("index: {0}")]
-    Index(#[from] rusqlite::Error),
+    /// SQLite failed under the catalog.
+    #[error("catalog: {0}")]
+    Catalog(#[from] rusqlite::Error),
+    /// The catalog holds a row the log could never have written into it. It is derived
+    /// data: rebuild it from the log (`--reindex`).
+    #[error("the catalog is damaged: {reason}; rebuild it from the log with --reindex")]
+    CatalogDamaged {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Another process holds the data directory's lock.
     #[error("{} is locked by another signet-server; stop it first, or use another --data directory", .0.display())]
     Locked(PathBuf),
@@ -62,6 +81,20 @@ pub enum Error {
     /// The configuration cannot be used (bad origin, a letter file, a changed letter).
     #[error("{0}")]
     Config(String),
+    /// The system gave no randomness to make a new log key with.
+    #[error("no randomness for the log key: {0}")]
+    NoRandomness(String),
+    /// A thread of the log panicked (a bug); what it was doing is lost, what is durable
+    /// stays.
+    #[error("a {thread} thread panicked")]
+    Panicked {
+        /// What the thread was for ("write", "fsync", "sequencer").
+        thread: &'static str,
+    },
+    /// A check that no input can fail did fail: a bug in the log, never the submitter's
+    /// mistake (500).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// A fault injected by a test storage backend.
     #[error("injected fault: {0}")]
     Injected(&'static str),
@@ -140,5 +173,58 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+
+    /// For the log's own calls into `signet-core` or the tree with values it computed
+    /// itself: a refusal there is a bug in the log (`what` says where), not a mistake
+    /// of whoever submitted or asked. Other errors pass through unchanged.
+    pub(crate) fn internal(what: &'static str) -> impl FnOnce(Error) -> Error {
+        move |e| match e {
+            Error::Entry(e) => Error::Internal(format!("{what}: {e}")),
+            e => e,
+        }
+    }
+
+    /// Whether the error is the submitter's (or requester's) to fix: a malformed or
+    /// refused entry, or a conflicting endorsement.
+    pub fn is_submitters(&self) -> bool {
+        matches!(self, Error::Entry(_) | Error::Conflict(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `error` is blamed on the submitter exactly when `submitters` says so.
+    fn check(error: Error, submitters: bool) {
+        assert_eq!(error.is_submitters(), submitters, "{error:?}");
+    }
+
+    #[test]
+    fn internal_failures_are_not_the_submitters() {
+        let range = || signet_core::Error::OutOfRange("index 9 is not below 3".into());
+        // A range error in the submitter's own request is the submitter's.
+        check(Error::Entry(range()), true);
+        // The same error from the log's own computation is the log's.
+        check(
+            Error::internal("building the tiles")(Error::Entry(range())),
+            false,
+        );
+        let wrapped = Error::internal("building the tiles")(Error::Entry(range()));
+        assert!(matches!(wrapped, Error::Internal(ref m) if m.contains("building the tiles")));
+        // A storage failure passes through as itself.
+        let io = Error::io("open", "log/tile", std::io::Error::from_raw_os_error(24));
+        let io = Error::internal("reading the tiles")(io);
+        assert!(matches!(io, Error::Io { .. }), "{io:?}");
+        check(io, false);
+        check(
+            Error::Unavailable {
+                reason: "no space".into(),
+            },
+            false,
+        );
+        check(Error::Panicked { thread: "write" }, false);
+        check(Error::CatalogDamaged { reason: "x".into() }, false);
     }
 }

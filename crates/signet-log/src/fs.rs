@@ -123,9 +123,8 @@ impl FsStorage {
                 handles
                     .into_iter()
                     .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(Error::storage(BACKEND, "a write thread panicked"))
-                        })
+                        h.join()
+                            .unwrap_or_else(|_| Err(Error::Panicked { thread: "write" }))
                     })
                     .collect::<Result<Vec<_>, _>>()
             })?;
@@ -144,9 +143,8 @@ impl FsStorage {
                 handles
                     .into_iter()
                     .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(Error::storage(BACKEND, "an fsync thread panicked"))
-                        })
+                        h.join()
+                            .unwrap_or_else(|_| Err(Error::Panicked { thread: "fsync" }))
                     })
                     .collect::<Result<Vec<_>, _>>()
             })?;

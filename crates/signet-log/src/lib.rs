@@ -1,22 +1,26 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod catalog;
 mod check;
+mod decider;
 mod error;
 mod fs;
-mod index;
+mod head;
 mod letters;
 mod log;
 pub mod metrics;
+mod recovery;
+mod replay;
 mod sequencer;
 mod storage;
 mod tree;
 
+pub use catalog::{LetterInfo, Signatory, SignatoryPage, SignatoryQuery, StatusFilter};
 pub use check::{CheckReport, Problem, check, check_dir};
 pub use error::Error;
 pub use fs::FsStorage;
-pub use index::{LetterInfo, Signatory, SignatoryPage, SignatoryQuery, StatusFilter};
+pub use head::{Ack, Head};
 pub use letters::{HostedLetter, load_letters};
 pub use log::{Config, DEFAULT_ORIGIN, LetterDetails, Log};
-pub use sequencer::{Ack, Head};
 pub use storage::Storage;

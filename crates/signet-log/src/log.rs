@@ -1,29 +1,29 @@
-//! The log as the server sees it: opening a data directory (lock, key, recovery, index,
-//! letters), submitting entries, and reading checkpoints, tiles, proofs and the index.
+//! The log as the server sees it: opening a data directory (key, start-up checks,
+//! recovery, catalog, letters), submitting entries, and reading checkpoints, tiles, proofs
+//! and the catalog.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use signet_core::edge::Edge;
 use signet_core::entry::LetterRegistration;
 use signet_core::keys::SignatureType;
+use signet_core::state::Decision;
 use signet_core::{
     Checkpoint, Entry, Hash, KeyName, LetterId, SigningKey, Statement, TileId, Timestamp,
     TlogProof, VerifierKey,
 };
-use tokio::sync::oneshot;
 
+use crate::catalog::{Catalog, CatalogReader, LetterInfo, SignatoryPage, SignatoryQuery};
 use crate::fs::{FsStorage, local_error};
-use crate::index::{Index, IndexReader, LetterInfo, SignatoryPage, SignatoryQuery};
+use crate::head::{Ack, Head, tlog_proof};
 use crate::letters::{HostedLetter, load_letters};
 use crate::metrics::LogMetrics;
-use crate::sequencer::{Ack, Answer, Head, Msg, Pending, Published, Writer, load_edge, tlog_proof};
+use crate::recovery::load_edge;
+use crate::sequencer::{Sequencer, Writer};
 use crate::tree::TreeReader;
 use crate::{Error, Storage};
 
@@ -33,7 +33,7 @@ pub const DEFAULT_ORIGIN: &str = "localhost/signet";
 /// How to open a log.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The data directory (`log/`, `log.key`, `log.vkey`, the index and the lock).
+    /// The data directory (`log/`, `log.key`, `log.vkey`, the catalog and the lock).
     pub data_dir: PathBuf,
     /// The hosted letters; `<data>/letters` when `None`.
     pub letters_dir: Option<PathBuf>,
@@ -46,7 +46,7 @@ pub struct Config {
     pub pool_size: usize,
     /// The most submissions integrated in one batch.
     pub max_batch: usize,
-    /// Rebuild the index from the log.
+    /// Rebuild the catalog (`index.sqlite`) from the log.
     pub reindex: bool,
     /// Hash tiles kept parsed in memory (about 16 KiB each).
     pub tile_cache: usize,
@@ -79,16 +79,14 @@ pub struct LetterDetails {
     pub source: Option<String>,
 }
 
-/// An open log: one per store, holding the store's single-writer lock until dropped.
+/// An open log: one per data directory; its storage backend holds the single-writer
+/// lock until the log is dropped.
 #[derive(Debug)]
 pub struct Log {
-    published: Arc<Published>,
+    sequencer: Sequencer,
     verifier: VerifierKey,
-    index: IndexReader,
+    catalog: CatalogReader,
     hosted: HashMap<LetterId, HostedLetter>,
-    tx: SyncSender<Msg>,
-    closing: AtomicBool,
-    writer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<(JoinHandle<()>, std::sync::mpsc::Sender<()>)>>,
     data_dir: PathBuf,
 }
@@ -98,7 +96,9 @@ fn now() -> Result<Timestamp, Error> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    Ok(Timestamp::from_unix(secs)?)
+    Timestamp::from_unix(secs)
+        .map_err(Error::from)
+        .map_err(Error::internal("reading the clock for a registration"))
 }
 
 impl Log {
@@ -111,7 +111,7 @@ impl Log {
     }
 
     /// Opens the log kept by another storage backend, which holds the store's
-    /// single-writer lock. The key and the index still live in `config.data_dir`; the
+    /// single-writer lock. The key and the catalog still live in `config.data_dir`; the
     /// log needs no other local disk.
     pub fn open_with(config: Config, storage: Arc<dyn Storage>) -> Result<Log, Error> {
         let data = config.data_dir.clone();
@@ -136,41 +136,26 @@ impl Log {
         signet_fs::replace(&data.join("log.vkey"), format!("{verifier}\n").as_bytes())
             .map_err(local_error)?;
 
-        let reader = TreeReader::new(storage, verifier.clone(), config.tile_cache, 16);
-        let (head, edge) = load_edge(&reader, &verifier).map_err(with_dir)?;
-        tracing::info!(
-            size = head.size,
-            "the stored checkpoint is consistent with its tiles"
-        );
-        let (size, root) = (head.size, head.root);
-        let published = Arc::new(Published {
-            head: RwLock::new(head),
-            reader,
-            metrics: LogMetrics::default(),
-            failed: AtomicBool::new(false),
-        });
-
-        let index_path = data.join("index.sqlite");
-        let mut writer =
-            match open_writer(&published, &key, &edge, &config, &index_path, size, root) {
-                Err(Error::Index(e)) => {
-                    // The index is derived data: one that cannot be opened or read is moved
-                    // aside and rebuilt from the log, which is the truth.
-                    let aside = move_index_aside(&index_path)?;
-                    tracing::warn!(
-                        error = %e,
-                        moved_to = %aside.display(),
-                        "the index cannot be read; it is derived data, so it was moved aside and \
-                         is rebuilt from the log"
-                    );
-                    open_writer(&published, &key, &edge, &config, &index_path, size, root)
-                }
-                other => other,
+        let catalog_path = data.join("index.sqlite");
+        let mut writer = match open_writer(&config, &storage, &key, &catalog_path) {
+            Err(e @ (Error::Catalog(_) | Error::CatalogDamaged { .. })) => {
+                // The catalog is derived data: one that cannot be opened or read is moved
+                // aside and rebuilt from the log, which is the truth.
+                let aside = move_catalog_aside(&catalog_path)?;
+                tracing::warn!(
+                    error = %e,
+                    moved_to = %aside.display(),
+                    "the catalog cannot be read; it is derived data, so it was moved aside and \
+                     is rebuilt from the log"
+                );
+                open_writer(&config, &storage, &key, &catalog_path)
             }
-            .map_err(with_dir)?;
+            other => other,
+        }
+        .map_err(with_dir)?;
         let (stop_checkpointer, stop) = std::sync::mpsc::channel();
         let checkpointer =
-            Index::spawn_checkpointer(index_path.clone(), Duration::from_millis(500), stop)?;
+            Catalog::spawn_checkpointer(catalog_path.clone(), Duration::from_millis(500), stop)?;
 
         let letters_dir = config
             .letters_dir
@@ -179,21 +164,13 @@ impl Log {
         let hosted = load_letters(&letters_dir)?;
         register_letters(&mut writer, &key, &hosted)?;
 
-        let (tx, rx) = std::sync::mpsc::sync_channel(config.pool_size.max(1));
-        let interval = config.batch_interval;
-        let handle = std::thread::Builder::new()
-            .name("signet-sequencer".into())
-            .spawn(move || writer.run(rx, interval))
-            .map_err(|e| Error::io("spawn the sequencer for", &data, e))?;
+        let sequencer = writer.spawn(config.pool_size, config.batch_interval)?;
 
         Ok(Log {
-            published,
+            sequencer,
             verifier,
-            index: IndexReader::new(index_path),
+            catalog: CatalogReader::new(catalog_path),
             hosted: hosted.into_iter().map(|h| (h.letter.id(), h)).collect(),
-            tx,
-            closing: AtomicBool::new(false),
-            writer: Mutex::new(Some(handle)),
             checkpointer: Mutex::new(Some((checkpointer, stop_checkpointer))),
             data_dir: data,
         })
@@ -216,80 +193,60 @@ impl Log {
 
     /// The latest durable checkpoint.
     pub fn head(&self) -> Arc<Head> {
-        self.published.head()
+        self.sequencer.head()
     }
 
     /// Whether the log accepts submissions: `Err` with the reason, in words an operator
     /// can act on, while it cannot write or has found corrupt storage.
     pub fn health(&self) -> Result<(), String> {
-        if let Some(corrupt) = self.published.reader.corruption() {
+        if let Some(corrupt) = self.sequencer.reader().corruption() {
             return Err(format!(
                 "corrupt storage: {corrupt}; restore it from a backup or a mirror, then restart"
             ));
         }
-        if self.published.failed.load(Ordering::Relaxed) {
-            return Err("its storage failed; the operator must restart it".into());
-        }
-        Ok(())
+        self.sequencer.health()
     }
 
     /// How many reads found stored data that does not hash to the signed checkpoint
     /// (each is refused, never served).
     pub fn corrupt_storage_reads(&self) -> u64 {
-        self.published.reader.corrupt_reads()
+        self.sequencer.reader().corrupt_reads()
     }
 
     /// What the sequencer measured.
     pub fn metrics(&self) -> &LogMetrics {
-        &self.published.metrics
+        self.sequencer.metrics()
     }
 
     /// Submits a parsed, verified entry (the caller has checked its time against its
     /// clock) and waits until it is durable, or refused.
     pub async fn submit(&self, entry: Entry) -> Result<Ack, Error> {
-        if self.closing.load(Ordering::Relaxed) {
-            return Err(Error::Closed("it is shutting down"));
-        }
-        if self.published.failed.load(Ordering::Relaxed) {
-            return Err(Error::Closed(
-                "its storage failed; the operator must restart it",
-            ));
-        }
-        let (reply, rx) = oneshot::channel();
         let leaf_hash = entry.leaf_hash();
         let bytes = entry.bytes().to_vec();
-        match self.tx.try_send(Msg::Submit(Pending {
-            entry,
-            reply,
-            arrived: std::time::Instant::now(),
-        })) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.published.metrics.overloaded.add(1);
-                return Err(Error::Overloaded);
-            }
-            Err(TrySendError::Disconnected(_)) => return Err(Error::Closed("it is shutting down")),
-        }
-        let (answer, head) = rx
+        let answer = self.sequencer.submit(entry)?;
+        let (decision, head) = answer
             .await
             .map_err(|_| Error::Closed("it is shutting down"))??;
-        match answer {
-            Answer::Appended(index) | Answer::Existing(index) => {
-                let proof = self.proof_at(&head, index)?;
+        // The writer chose these indexes and this head: a failure to prove them is the
+        // log's, never the submitter's.
+        let internal = || Error::internal("proving the answer to a submission");
+        match decision {
+            Decision::Append { index, .. } | Decision::Logged { index } => {
+                let proof = self.proof_at(&head, index).map_err(internal())?;
                 Ok(Ack {
                     index,
                     leaf_hash,
-                    new: matches!(answer, Answer::Appended(_)),
+                    new: matches!(decision, Decision::Append { .. }),
                     entry: bytes,
                     head,
                     proof,
                 })
             }
-            Answer::Conflict(index) => {
-                let entry = self.entry(index)?;
-                let proof = self.proof_at(&head, index)?;
+            Decision::Conflict { active_index } => {
+                let entry = self.entry(active_index).map_err(internal())?;
+                let proof = self.proof_at(&head, active_index).map_err(internal())?;
                 Err(Error::Conflict(Box::new(Ack {
-                    index,
+                    index: active_index,
                     leaf_hash: Hash::leaf(&entry),
                     new: false,
                     entry,
@@ -297,6 +254,7 @@ impl Log {
                     proof,
                 })))
             }
+            Decision::Refused(e) => Err(Error::Entry(e)),
         }
     }
 
@@ -306,7 +264,7 @@ impl Log {
     fn read_tree<R>(&self, f: impl Fn(&TreeReader, &Head) -> Result<R, Error>) -> Result<R, Error> {
         let mut head = self.head();
         loop {
-            match f(&self.published.reader, &head) {
+            match f(self.sequencer.reader(), &head) {
                 Err(Error::BadTile { tile, reason }) => {
                     let newer = self.head();
                     if newer.size == head.size {
@@ -356,7 +314,7 @@ impl Log {
 
     /// The registered letters, in order of registration.
     pub fn letters(&self) -> Result<Vec<LetterInfo>, Error> {
-        self.index.letters()
+        self.catalog.letters()
     }
 
     /// A registered letter by ID (`sha256:...`) or slug.
@@ -378,26 +336,13 @@ impl Log {
 
     /// A page of a letter's signatories.
     pub fn signatories(&self, query: &SignatoryQuery) -> Result<SignatoryPage, Error> {
-        self.index.signatories(query)
+        self.catalog.signatories(query)
     }
 
     /// Stops taking submissions, integrates every one already queued, and waits for the
     /// sequencer to finish. Blocks.
     pub fn close(&self) {
-        if self.closing.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let _ = self.tx.send(Msg::Stop);
-        let handle = self
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(h) = handle
-            && h.join().is_err()
-        {
-            tracing::error!("the sequencer thread panicked");
-        }
+        self.sequencer.stop();
         let checkpointer = self
             .checkpointer
             .lock()
@@ -416,21 +361,27 @@ impl Drop for Log {
     }
 }
 
-/// Opens the index, refuses a rolled-back log, and builds the writer (which catches the
-/// index up with the log).
+/// Reads the right edge of the stored tree (checking it against the checkpoint), opens
+/// the catalog, refuses a rolled-back log, and builds the writer, which catches the
+/// catalog up with the log.
 fn open_writer(
-    published: &Arc<Published>,
-    key: &SigningKey,
-    edge: &Edge,
     config: &Config,
-    index_path: &Path,
-    size: u64,
-    root: Hash,
+    storage: &Arc<dyn Storage>,
+    key: &SigningKey,
+    catalog_path: &Path,
 ) -> Result<Writer, Error> {
-    let index = Index::open(index_path)?;
-    let (indexed, indexed_root) = index.position()?;
-    // The index is committed after the checkpoint, so no crash leaves it ahead of the
-    // log: an index ahead means the log was put back to an older state.
+    let verifier = key.verifier();
+    let reader = TreeReader::new(storage.clone(), verifier.clone(), config.tile_cache, 16);
+    let (head, edge) = load_edge(&reader, &verifier)?;
+    tracing::info!(
+        size = head.size,
+        "the stored checkpoint is consistent with its tiles"
+    );
+    let (size, root) = (head.size, head.root);
+    let catalog = Catalog::open(catalog_path)?;
+    let (cataloged, cataloged_root) = catalog.position()?;
+    // The catalog is committed after the checkpoint, so no crash leaves it ahead of the
+    // log: a catalog ahead means the log was put back to an older state.
     let refuse = |what: String| Error::RolledBack {
         dir: PathBuf::new(),
         reason: format!(
@@ -438,43 +389,40 @@ fn open_writer(
              checkpoint), and signing anything now would fork the log that readers have \
              already seen. Put back the latest log/ (its checkpoint and tiles); only if this \
              older log must really go on, knowing that it forks the log for everyone who saw \
-             the newer one, move {} away first",
-            index_path.display()
+             the newer one, move {} away first (see docs/operating.md, *Backups*)",
+            catalog_path.display()
         ),
     };
-    if indexed > size {
+    if cataloged > size {
         return Err(refuse(format!(
-            "the index reflects a log of {indexed} entries, but the stored checkpoint has only \
-             {size}"
+            "the catalog reflects a log of {cataloged} entries, but the stored checkpoint has \
+             only {size}"
         )));
     }
     // `Hash`'s equality is constant-time.
-    if indexed == size
+    if cataloged == size
         && size > 0
-        && let Some(r) = indexed_root
+        && let Some(r) = cataloged_root
         && r != root
     {
         return Err(refuse(format!(
-            "the index reflects a log of {size} entries with root {r}, but the stored \
+            "the catalog reflects a log of {size} entries with root {r}, but the stored \
              checkpoint of that size has root {root}"
         )));
     }
-    let mut writer = Writer::new(
-        published.clone(),
+    Writer::new(
+        storage.clone(),
+        reader,
+        (head, edge),
         key.clone(),
-        edge.clone(),
-        index,
+        catalog,
         config.max_batch,
-    )?;
-    if config.reindex {
-        tracing::info!("rebuilding the index from the log");
-        writer.sync_index(true)?;
-    }
-    Ok(writer)
+        config.reindex,
+    )
 }
 
-/// Moves an unreadable index (and its write-ahead log) aside; returns the new name.
-fn move_index_aside(index_path: &Path) -> Result<PathBuf, Error> {
+/// Moves an unreadable catalog (and its write-ahead log) aside; returns the new name.
+fn move_catalog_aside(index_path: &Path) -> Result<PathBuf, Error> {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -581,8 +529,7 @@ fn start_key(config: &Config, storage: &dyn Storage) -> Result<SigningKey, Error
     let name = KeyName::parse(origin)
         .map_err(|e| Error::Config(format!("--origin {origin:?} cannot be a key name: {e}")))?;
     let mut seed = zeroizing_seed();
-    getrandom::fill(&mut seed[..])
-        .map_err(|e| Error::Config(format!("no randomness for the log key: {e}")))?;
+    getrandom::fill(&mut seed[..]).map_err(|e| Error::NoRandomness(e.to_string()))?;
     let key = SigningKey::from_seed(name, SignatureType::Ed25519, &seed);
     let empty = Checkpoint {
         origin: key.name().as_str().to_owned(),
@@ -590,7 +537,11 @@ fn start_key(config: &Config, storage: &dyn Storage) -> Result<SigningKey, Error
         root: Hash::EMPTY_ROOT,
         extensions: Vec::new(),
     };
-    storage.swap_checkpoint(stored.as_deref(), empty.sign(&key)?.to_string().as_bytes())?;
+    let signed = empty
+        .sign(&key)
+        .map_err(Error::from)
+        .map_err(Error::internal("signing the empty tree's checkpoint"))?;
+    storage.swap_checkpoint(stored.as_deref(), signed.to_string().as_bytes())?;
     signet_fs::create_new(
         &path,
         format!("{}\n", key.to_secret_string().as_str()).as_bytes(),
@@ -645,9 +596,9 @@ fn register_letters(
     key: &SigningKey,
     hosted: &[HostedLetter],
 ) -> Result<(), Error> {
-    let known = writer.index_mut().letters()?;
+    let known = writer.letters()?;
     let mut batch = Vec::new();
-    let mut waiting = Vec::new();
+    let mut slugs = Vec::new();
     for h in hosted {
         if known.iter().any(|k| k.id == h.letter.id()) {
             continue;
@@ -669,33 +620,37 @@ fn register_letters(
             time: now()?,
             key: key.verifier(),
         });
-        let entry = statement.sign(key)?;
-        let (reply, rx) = oneshot::channel();
-        batch.push(Pending {
-            entry,
-            reply,
-            arrived: std::time::Instant::now(),
-        });
-        waiting.push((h.slug.clone(), rx));
+        batch.push(
+            statement
+                .sign(key)
+                .map_err(Error::from)
+                .map_err(Error::internal("signing a letter registration"))?,
+        );
+        slugs.push(h.slug.clone());
     }
     if batch.is_empty() {
         return Ok(());
     }
-    writer.integrate(batch);
-    for (slug, mut rx) in waiting {
-        match rx.try_recv() {
-            Ok(Ok((_, head))) => {
+    for (slug, answer) in slugs.into_iter().zip(writer.integrate_now(batch)) {
+        match answer {
+            Ok((Decision::Append { .. } | Decision::Logged { .. }, head)) => {
                 tracing::info!(slug = %slug, size = head.size, "registered letter")
             }
-            Ok(Err(e)) => {
+            // A registration the log signed now is new bytes: only a bug decides otherwise.
+            Ok((other, _)) => {
+                return Err(Error::Internal(format!(
+                    "the registration of letter {slug} was decided as {other:?}"
+                )));
+            }
+            // Refused by a rule of state: the letters folder asks for what the log holds.
+            Err(Error::Entry(e)) => {
                 return Err(Error::Config(format!(
                     "could not register the letter {slug}: {e}"
                 )));
             }
-            Err(_) => {
-                return Err(Error::Config(format!(
-                    "could not register the letter {slug}"
-                )));
+            Err(e) => {
+                tracing::error!(slug = %slug, error = %e, "could not register the letter");
+                return Err(e);
             }
         }
     }

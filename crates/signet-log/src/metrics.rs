@@ -110,7 +110,7 @@ pub struct LogMetrics {
     pub failed_batches: Counter,
     /// Submissions per integrated batch.
     pub batch_size: Histogram,
-    /// Time to integrate a batch: decide, write tiles, checkpoint and index.
+    /// Time to integrate a batch: decide, write tiles, checkpoint and catalog.
     pub integration_seconds: Histogram,
 }
 

@@ -1,79 +1,54 @@
-//! The sequencer: one writer thread that integrates batches of submissions.
+//! The sequencer: one writer thread that integrates batches of submissions, and the
+//! [`Sequencer`] handle through which the log talks to it.
 //!
-//! For each batch it decides every entry against the rules of state, assigns indexes,
-//! writes the entry bundles and hash tiles (durably), signs and writes the checkpoint
-//! (durably: the commit point), publishes it, records the batch in the index, and only
-//! then answers the submitters.
+//! For each batch the writer decides every entry with the rules of state (through
+//! [`BatchView`]), assigns indexes, writes the entry bundles and hash tiles durably,
+//! signs and writes the checkpoint durably (the commit point), publishes it, records the
+//! batch in the catalog, and only then answers the submitters.
+//!
+//! A batch that cannot be made durable fails every submitter in it (nothing is
+//! acknowledged). The writer then recovers from the stored checkpoint and, while that
+//! fails, retries with a backoff from 50 ms doubling to 5 s; from the failed write until
+//! a write succeeds again, [`Sequencer::health`] says why and submissions are refused
+//! with [`Error::Unavailable`]. Corrupt storage (tiles that do not hash to the signed
+//! root) is not transient: the log then refuses submissions until it is restarted.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use signet_core::edge::Edge;
-use signet_core::entry::Slug;
-use signet_core::note::Note;
-use signet_core::state::{self, Decision, SignerRecord};
-use signet_core::tiles::{TILE_HEIGHT, TILE_WIDTH};
-use signet_core::{
-    Checkpoint, CompactRange, Entry, Hash, LetterId, SignedCheckpoint, SigningKey, Statement,
-    TlogProof, VerifierKey,
-};
+use signet_core::state::Decision;
+use signet_core::{Checkpoint, Entry, SigningKey, Statement, Timestamp, VerifierKey};
 use tokio::sync::oneshot;
 
-use crate::Error;
-use crate::index::{Applied, Index};
+use crate::catalog::{Catalog, LetterInfo};
+use crate::decider::{BatchView, Letters};
+use crate::head::Head;
 use crate::metrics::LogMetrics;
+use crate::recovery::{is_corruption, load_edge};
+use crate::replay::sync_catalog;
 use crate::tree::{TileNodes, TreeReader};
+use crate::{Error, Storage};
 
-/// A durable signed checkpoint: the latest one is what the log serves.
-#[derive(Debug)]
-pub struct Head {
-    /// The tree size.
-    pub size: u64,
-    /// The root hash.
-    pub root: Hash,
-    /// The signed checkpoint.
-    pub checkpoint: SignedCheckpoint,
-    /// Its encoding, as served at `/checkpoint`.
-    pub text: String,
-}
+/// The first wait before retrying a failed recovery; it doubles up to [`LAST_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(50);
+/// The longest wait between two recovery attempts.
+const LAST_RETRY: Duration = Duration::from_secs(5);
 
-/// The answer to an accepted submission, or the active entry of a conflict.
-#[derive(Debug, Clone)]
-pub struct Ack {
-    /// The entry's index.
-    pub index: u64,
-    /// Its leaf hash.
-    pub leaf_hash: Hash,
-    /// True when this submission appended the entry; false when it was already logged.
-    pub new: bool,
-    /// The entry's bytes.
-    pub entry: Vec<u8>,
-    /// The durable checkpoint the proof leads to.
-    pub head: Arc<Head>,
-    /// The `.tlog-proof` of the entry at that checkpoint.
-    pub proof: TlogProof,
-}
-
-/// What the writer tells a submitter: where the entry is (or the active entry of a
-/// conflict), and the checkpoint that covers it.
-#[derive(Debug)]
-pub(crate) enum Answer {
-    Appended(u64),
-    Existing(u64),
-    Conflict(u64),
-}
-
-pub(crate) type Reply = oneshot::Sender<Result<(Answer, Arc<Head>), Error>>;
+/// What the writer answers a submitter: the decision (never a refusal, which is an
+/// `Err`) and the durable checkpoint that covers it.
+pub(crate) type Answer = Result<(Decision, Arc<Head>), Error>;
 
 /// One submission waiting in the pool.
 #[derive(Debug)]
-pub(crate) struct Pending {
-    pub(crate) entry: Entry,
-    pub(crate) reply: Reply,
+struct Submission {
+    entry: Entry,
+    reply: oneshot::Sender<Answer>,
     /// When it entered the pool: a batch closes one interval after its first arrival.
-    pub(crate) arrived: Instant,
+    arrived: Instant,
 }
 
 /// A message to the writer thread.
@@ -82,33 +57,40 @@ pub(crate) struct Pending {
     clippy::large_enum_variant,
     reason = "nearly every message is a submission; boxing would allocate for each"
 )]
-pub(crate) enum Msg {
-    Submit(Pending),
+enum Msg {
+    Submit(Submission),
     /// Integrate what is queued, then stop.
     Stop,
 }
 
-/// What the writer decided for one submission.
-#[derive(Debug)]
-enum Verdict {
-    Append(u64),
-    Existing(u64),
-    Conflict(u64),
-    Refused(signet_core::Error),
+/// Whether the writer can take submissions.
+#[derive(Debug, Clone)]
+enum Condition {
+    Healthy,
+    /// A write failed; the writer is recovering and retrying.
+    Failing {
+        reason: String,
+        since: String,
+    },
+    /// The stored log contradicts its checkpoint: refused until restart.
+    Corrupt {
+        reason: String,
+    },
+    /// The writer panicked (a bug): refused until restart.
+    Panicked,
 }
 
-/// The state the writer shares with readers.
+/// What the writer shares with readers.
 #[derive(Debug)]
-pub(crate) struct Published {
-    pub(crate) head: RwLock<Arc<Head>>,
-    pub(crate) reader: TreeReader,
-    pub(crate) metrics: LogMetrics,
-    /// Set once the writer has given up after a storage failure it could not recover from.
-    pub(crate) failed: std::sync::atomic::AtomicBool,
+struct Shared {
+    head: RwLock<Arc<Head>>,
+    reader: TreeReader,
+    metrics: LogMetrics,
+    condition: RwLock<Condition>,
 }
 
-impl Published {
-    pub(crate) fn head(&self) -> Arc<Head> {
+impl Shared {
+    fn head(&self) -> Arc<Head> {
         self.head
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -118,299 +100,284 @@ impl Published {
     fn publish(&self, head: Arc<Head>) {
         *self.head.write().unwrap_or_else(PoisonError::into_inner) = head;
     }
-}
 
-/// Registered letters and their slugs, as the writer decides with them.
-#[derive(Debug, Default)]
-pub(crate) struct Letters {
-    ids: HashSet<LetterId>,
-    slugs: HashSet<Slug>,
-}
+    fn condition(&self) -> Condition {
+        self.condition
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 
-/// Reads the stored checkpoint, verifies it, and rebuilds the right edge from O(log n)
-/// tiles, checking that they reproduce the checkpoint's root.
-pub(crate) fn load_edge(
-    reader: &TreeReader,
-    log_key: &VerifierKey,
-) -> Result<(Arc<Head>, Edge), Error> {
-    let bytes = reader
-        .storage()
-        .read_checkpoint()?
-        .ok_or_else(|| corrupt("the checkpoint is missing"))?;
-    let signed = SignedCheckpoint::parse(&bytes)
-        .map_err(|e| corrupt(format!("the checkpoint does not parse: {e}")))?;
-    let checkpoint = signed
-        .verify(log_key)
-        .map_err(|e| {
-            corrupt(format!(
-                "the checkpoint is not signed by this log's key: {e}"
-            ))
-        })?
-        .clone();
-    let size = checkpoint.size;
-    let mut hashes = Vec::new();
-    for st in CompactRange::subtrees_of(size) {
-        hashes.push(reader.subtree_hash(st, size, size).map_err(|e| {
-            corrupt(format!(
-                "the tiles under checkpoint {size} are incomplete: {e}"
-            ))
-        })?);
+    fn set(&self, condition: Condition) {
+        *self
+            .condition
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = condition;
     }
-    let range = CompactRange::from_parts(size, hashes)?;
-    if range.root() != checkpoint.root {
-        return Err(corrupt(format!(
-            "the stored tiles give root {} for size {size}, but the checkpoint says {}",
-            range.root(),
-            checkpoint.root
-        )));
-    }
-    let mut edge_hashes = Vec::new();
-    for level in 0u8.. {
-        let shift = u32::from(level) * u32::from(TILE_HEIGHT);
-        let count = if shift >= 64 { 0 } else { size >> shift };
-        if count == 0 {
-            break;
-        }
-        let width = count % TILE_WIDTH;
-        if width == 0 {
-            edge_hashes.push(Vec::new());
-        } else {
-            edge_hashes.push(
-                reader
-                    .hash_tile(level, count / TILE_WIDTH, size)?
-                    .hashes()
-                    .to_vec(),
-            );
-        }
-    }
-    let mut bundle: Option<Arc<crate::tree::Bundle>> = None;
-    if size % TILE_WIDTH > 0 {
-        let b = reader.bundle(size / TILE_WIDTH, size)?;
-        let level0 = edge_hashes.first().map(Vec::as_slice).unwrap_or_default();
-        if b.entries.len() != level0.len()
-            || b.entries
-                .iter()
-                .zip(level0)
-                .any(|(e, h)| Hash::leaf(e) != *h)
-        {
-            return Err(corrupt(
-                "the last entry bundle does not match the level-0 hash tile",
-            ));
-        }
-        bundle = Some(b);
-    }
-    let entries: Vec<&[u8]> = bundle
-        .iter()
-        .flat_map(|b| b.entries.iter().map(Vec::as_slice))
-        .collect();
-    let edge = Edge::from_parts(range, edge_hashes, &entries)
-        .map_err(|e| corrupt(format!("the stored right edge does not fit together: {e}")))?;
-    let head = Arc::new(Head {
-        size,
-        root: checkpoint.root,
-        text: signed.to_string(),
-        checkpoint: signed,
-    });
-    Ok((head, edge))
-}
 
-fn corrupt(reason: impl Into<String>) -> Error {
-    Error::Corrupt {
-        dir: Default::default(),
-        reason: reason.into(),
-    }
-}
-
-/// Decides entries against the index plus what the current batch has already decided.
-struct Decider<'a> {
-    index: &'a Index,
-    letters: &'a mut Letters,
-    log_key: &'a VerifierKey,
-    leaves: HashMap<Hash, u64>,
-    signers: HashMap<(LetterId, [u8; 32]), SignerRecord>,
-}
-
-impl Decider<'_> {
-    fn decide(
-        &mut self,
-        statement: &Statement,
-        leaf: Hash,
-        next: u64,
-    ) -> Result<(Verdict, Option<Applied>), Error> {
-        if let Some(i) = self.leaves.get(&leaf) {
-            return Ok((Verdict::Existing(*i), None));
-        }
-        if let Some(i) = self.index.leaf(&leaf)? {
-            return Ok((Verdict::Existing(i), None));
-        }
-        let refuse = |why: String| Ok((Verdict::Refused(signet_core::Error::StateRule(why)), None));
-        let change = match statement {
-            Statement::Letter(r) => {
-                if r.key != *self.log_key {
-                    return refuse(
-                        "a letter registration must be signed by this log's own key".into(),
-                    );
-                }
-                if self.letters.ids.contains(&r.letter) {
-                    return refuse(format!("letter {} is already registered", r.letter));
-                }
-                if self.letters.slugs.contains(&r.slug) {
-                    return refuse(format!("slug {} is already used by another letter", r.slug));
-                }
-                self.letters.ids.insert(r.letter);
-                self.letters.slugs.insert(r.slug.clone());
-                None
-            }
-            Statement::Endorsement(_) | Statement::Withdrawal(_) => {
-                let letter = statement.letter();
-                if !self.letters.ids.contains(&letter) {
-                    return refuse(format!("letter {letter} is not registered in this log"));
-                }
-                let key = (letter, *statement.key().public_key());
-                let previous = match self.signers.get(&key) {
-                    Some(r) => Some(*r),
-                    None => self.index.signer(&key.0, &key.1)?,
-                };
-                match state::decide(previous.as_ref(), statement, next) {
-                    Ok(Decision::Accept(record)) => {
-                        self.signers.insert(key, record);
-                        Some((previous.map(|p| p.status), record))
-                    }
-                    Ok(Decision::Conflict { active_index }) => {
-                        return Ok((Verdict::Conflict(active_index), None));
-                    }
-                    Err(e) => return Ok((Verdict::Refused(e), None)),
-                }
-            }
+    /// Records a failed write, keeping the time of the first failure of a run of them.
+    fn failing(&self, error: &Error) {
+        let mut condition = self
+            .condition
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let since = match &*condition {
+            Condition::Failing { since, .. } => since.clone(),
+            _ => now(),
         };
-        self.leaves.insert(leaf, next);
-        Ok((
-            Verdict::Append(next),
-            Some(Applied {
-                index: next,
-                leaf,
-                statement: statement.clone(),
-                change,
+        *condition = Condition::Failing {
+            reason: error.to_string(),
+            since,
+        };
+    }
+
+    fn health(&self) -> Result<(), String> {
+        health(&self.condition())
+    }
+
+    /// Why a submission cannot be taken now, if it cannot.
+    fn refusal(&self) -> Option<Error> {
+        let condition = self.condition();
+        match condition {
+            Condition::Healthy => None,
+            Condition::Failing { .. } => Some(Error::Unavailable {
+                reason: health(&condition).err().unwrap_or_default(),
             }),
-        ))
+            Condition::Corrupt { .. } => Some(Error::Closed(
+                "it found corrupt storage; the operator must repair it and restart it",
+            )),
+            Condition::Panicked => Some(Error::Closed(
+                "its sequencer failed on a bug; the operator must restart it",
+            )),
+        }
     }
 }
 
-/// The one writer of the log.
+/// What the health check says in `condition`: `Err` with words an operator can act on.
+fn health(condition: &Condition) -> Result<(), String> {
+    match condition {
+        Condition::Healthy => Ok(()),
+        Condition::Failing { reason, since } => Err(format!(
+            "cannot write to storage: {reason} (since {since}); retrying"
+        )),
+        Condition::Corrupt { reason } => Err(format!(
+            "found corrupt storage: {reason}; repair it and restart the server"
+        )),
+        Condition::Panicked => Err("the sequencer failed on a bug; restart the server".to_owned()),
+    }
+}
+
+/// The current time as the log writes timestamps.
+fn now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Timestamp::from_unix(secs).map_or_else(|_| format!("{secs} s after 1970"), |t| t.to_string())
+}
+
+/// The running sequencer, as the log sees it: submit, read the published head and the
+/// tree, ask whether it is healthy, stop.
+#[derive(Debug)]
+pub(crate) struct Sequencer {
+    shared: Arc<Shared>,
+    tx: SyncSender<Msg>,
+    closing: AtomicBool,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Sequencer {
+    /// The latest durable checkpoint.
+    pub(crate) fn head(&self) -> Arc<Head> {
+        self.shared.head()
+    }
+
+    /// The stored tree, read through the caches the writer keeps current.
+    pub(crate) fn reader(&self) -> &TreeReader {
+        &self.shared.reader
+    }
+
+    /// What the sequencer measured.
+    pub(crate) fn metrics(&self) -> &LogMetrics {
+        &self.shared.metrics
+    }
+
+    /// `Err` with the reason while the writer cannot write or found corrupt storage.
+    pub(crate) fn health(&self) -> Result<(), String> {
+        self.shared.health()
+    }
+
+    /// Queues a parsed, verified entry; the receiver gets the answer once it is durable
+    /// or refused. Refused at once while closing, failing, or when the pool is full.
+    pub(crate) fn submit(&self, entry: Entry) -> Result<oneshot::Receiver<Answer>, Error> {
+        if self.closing.load(Ordering::Relaxed) {
+            return Err(Error::Closed("it is shutting down"));
+        }
+        if let Some(refusal) = self.shared.refusal() {
+            return Err(refusal);
+        }
+        let (reply, rx) = oneshot::channel();
+        match self.tx.try_send(Msg::Submit(Submission {
+            entry,
+            reply,
+            arrived: Instant::now(),
+        })) {
+            Ok(()) => Ok(rx),
+            Err(TrySendError::Full(_)) => {
+                self.shared.metrics.overloaded.add(1);
+                Err(Error::Overloaded)
+            }
+            Err(TrySendError::Disconnected(_)) => Err(Error::Closed("it is shutting down")),
+        }
+    }
+
+    /// Stops taking submissions, integrates every one already queued, and waits for the
+    /// writer to finish. Blocks.
+    pub(crate) fn stop(&self) {
+        if self.closing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let _ = self.tx.send(Msg::Stop);
+        let handle = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(h) = handle
+            && h.join().is_err()
+        {
+            tracing::error!("the sequencer thread panicked");
+        }
+    }
+}
+
+/// The one writer of the log, before and while it runs on its thread.
 #[derive(Debug)]
 pub(crate) struct Writer {
-    pub(crate) published: Arc<Published>,
+    shared: Arc<Shared>,
+    /// The writer's own handle on storage; readers go through `shared.reader`.
+    storage: Arc<dyn Storage>,
     key: SigningKey,
     log_key: VerifierKey,
     edge: Edge,
-    index: Index,
+    catalog: Catalog,
     letters: Letters,
-    /// The log size the index reflects, once known to be behind the log.
-    index_size: u64,
+    /// The log size the catalog reflects, once known to be behind the log.
+    catalog_size: u64,
     max_batch: usize,
 }
 
 impl Writer {
+    /// A writer for the log whose stored state `load_edge` gave as `head` and `edge`,
+    /// with its catalog brought up to date (rebuilt from the log when `rebuild`).
     pub(crate) fn new(
-        published: Arc<Published>,
+        storage: Arc<dyn Storage>,
+        reader: TreeReader,
+        (head, edge): (Arc<Head>, Edge),
         key: SigningKey,
-        edge: Edge,
-        index: Index,
+        catalog: Catalog,
         max_batch: usize,
+        rebuild: bool,
     ) -> Result<Writer, Error> {
+        let shared = Arc::new(Shared {
+            head: RwLock::new(head),
+            reader,
+            metrics: LogMetrics::default(),
+            condition: RwLock::new(Condition::Healthy),
+        });
         let mut w = Writer {
             log_key: key.verifier(),
-            published,
+            shared,
+            storage,
             key,
-            index_size: 0,
+            catalog_size: 0,
             edge,
-            index,
+            catalog,
             letters: Letters::default(),
             max_batch: max_batch.max(1),
         };
-        w.sync_index(false)?;
+        if rebuild {
+            tracing::info!("rebuilding the catalog from the log");
+        }
+        w.sync_catalog(rebuild)?;
         Ok(w)
     }
 
-    pub(crate) fn index_mut(&mut self) -> &mut Index {
-        &mut self.index
+    /// The letters the catalog records, in order of registration.
+    pub(crate) fn letters(&self) -> Result<Vec<LetterInfo>, Error> {
+        self.catalog.letters()
+    }
+
+    /// Integrates `entries` as one batch on the calling thread (before the writer runs
+    /// on its own), answering each.
+    pub(crate) fn integrate_now(&mut self, entries: Vec<Entry>) -> Vec<Answer> {
+        let mut waiting = Vec::new();
+        let mut batch = Vec::new();
+        for entry in entries {
+            let (reply, rx) = oneshot::channel();
+            batch.push(Submission {
+                entry,
+                reply,
+                arrived: Instant::now(),
+            });
+            waiting.push(rx);
+        }
+        self.integrate(batch);
+        waiting
+            .into_iter()
+            .map(|mut rx| {
+                rx.try_recv().unwrap_or_else(|_| {
+                    Err(Error::Internal(
+                        "a batch left a submission unanswered".into(),
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Starts the writer on its own thread, with room for `pool_size` waiting
+    /// submissions and batches closing `interval` after their first arrival.
+    pub(crate) fn spawn(self, pool_size: usize, interval: Duration) -> Result<Sequencer, Error> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(pool_size.max(1));
+        let shared = self.shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("signet-sequencer".into())
+            .spawn(move || self.run(rx, interval))
+            .map_err(|e| Error::io("spawn", "the sequencer thread", e))?;
+        Ok(Sequencer {
+            shared,
+            tx,
+            closing: AtomicBool::new(false),
+            thread: Mutex::new(Some(thread)),
+        })
     }
 
     fn size(&self) -> u64 {
         self.edge.size()
     }
 
-    /// Brings the index to the log's size: rebuilt from scratch when `rebuild` is set, or
-    /// when it is ahead of the log or its root is not this log's; otherwise only the
-    /// entries it lacks are replayed. Reloads the registered letters.
-    pub(crate) fn sync_index(&mut self, rebuild: bool) -> Result<(), Error> {
-        let size = self.size();
-        let (mut from, root) = self.index.position()?;
-        let mut rebuild = rebuild;
-        if from > size {
-            tracing::warn!(
-                index = from,
-                log = size,
-                "the index is ahead of the log; rebuilding it"
-            );
-            rebuild = true;
-        } else if from > 0 && Some(self.published.reader.root(from, size)?) != root {
-            tracing::warn!(
-                index = from,
-                "the index does not match this log; rebuilding it"
-            );
-            rebuild = true;
-        }
-        if rebuild {
-            self.index.clear()?;
-            from = 0;
-        }
-        self.letters = Letters::default();
-        for l in self.index.letters()? {
-            self.letters.ids.insert(l.id);
-            self.letters.slugs.insert(Slug::parse(&l.slug)?);
-        }
-        if from < size {
-            tracing::info!(from, to = size, "catching the index up with the log");
-        }
-        const CHUNK: u64 = 4096;
-        while from < size {
-            let end = (from + CHUNK - from % TILE_WIDTH).min(size);
-            let mut decider = Decider {
-                index: &self.index,
-                letters: &mut self.letters,
-                log_key: &self.log_key,
-                leaves: HashMap::new(),
-                signers: HashMap::new(),
-            };
-            let mut applied = Vec::new();
-            for i in from..end {
-                let bytes = self.published.reader.entry(i, size)?;
-                // The entry was verified when it was appended: reading the statement is
-                // enough to replay the state (signatures are the auditor's to recheck).
-                let note = Note::parse(&bytes)?;
-                let statement = Statement::parse_body(note.text())?;
-                match decider.decide(&statement, Hash::leaf(&bytes), i)? {
-                    (Verdict::Append(_), Some(a)) => applied.push(a),
-                    (v, _) => {
-                        return Err(corrupt(format!(
-                            "entry {i} breaks the rules of state on replay: {v:?}"
-                        )));
-                    }
-                }
-            }
-            let root = self.published.reader.root(end, size)?;
-            self.index.apply(&applied, end, &root)?;
-            from = end;
-        }
-        self.index_size = size;
+    fn sync_catalog(&mut self, rebuild: bool) -> Result<(), Error> {
+        let head = self.shared.head();
+        sync_catalog(
+            &mut self.catalog,
+            &mut self.letters,
+            &self.shared.reader,
+            &head,
+            &self.log_key,
+            rebuild,
+        )?;
+        self.catalog_size = head.size;
         Ok(())
     }
 
     /// Receives batches until told to stop, then integrates what is left and returns.
-    pub(crate) fn run(mut self, rx: Receiver<Msg>, interval: Duration) {
+    fn run(mut self, rx: Receiver<Msg>, interval: Duration) {
         let mut stop = false;
         while !stop {
+            if matches!(self.shared.condition(), Condition::Failing { .. }) {
+                stop = self.retry(&rx);
+                continue;
+            }
             let first = match rx.recv() {
                 Ok(Msg::Submit(p)) => p,
                 Ok(Msg::Stop) | Err(_) => break,
@@ -462,62 +429,92 @@ impl Writer {
         tracing::info!(size = self.size(), "sequencer stopped");
     }
 
+    /// After a failed write: recovers from the stored checkpoint, and while that fails,
+    /// waits (answering submissions that still arrive) and tries again, each wait twice
+    /// the last, up to [`LAST_RETRY`]. Returns true when told to stop meanwhile.
+    fn retry(&mut self, rx: &Receiver<Msg>) -> bool {
+        let mut wait = FIRST_RETRY;
+        loop {
+            match self.recover() {
+                Ok(()) => {
+                    tracing::info!(size = self.size(), "storage takes writes again");
+                    self.shared.set(Condition::Healthy);
+                    return false;
+                }
+                Err(e) if is_corruption(&e) => {
+                    tracing::error!(error = %e, "the stored log is corrupt; refusing submissions until restart");
+                    self.shared.set(Condition::Corrupt {
+                        reason: e.to_string(),
+                    });
+                    return false;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "the log could not be reloaded from storage");
+                    self.shared.failing(&e);
+                }
+            }
+            let until = Instant::now() + wait;
+            loop {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match rx.recv_timeout(left) {
+                    Ok(Msg::Submit(p)) => self.refuse(p),
+                    Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return true,
+                    Err(RecvTimeoutError::Timeout) => break,
+                }
+            }
+            wait = (wait * 2).min(LAST_RETRY);
+        }
+    }
+
+    /// Answers a submission that arrives while the log cannot take it.
+    fn refuse(&self, p: Submission) {
+        let refusal = self.shared.refusal().unwrap_or(Error::NotStored);
+        let _ = p.reply.send(Err(refusal));
+    }
+
     /// [`Writer::integrate`], but a panic (a bug) stops the log instead of the thread
     /// vanishing: its submitters see their replies dropped, later ones are refused, and
     /// what is durable stays as it is for the next start to recover.
-    fn integrate_guarded(&mut self, batch: Vec<Pending>) {
+    fn integrate_guarded(&mut self, batch: Vec<Submission>) {
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.integrate(batch)));
         if result.is_err() {
             tracing::error!("the sequencer panicked; refusing submissions until restart");
-            self.published
-                .failed
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+            self.shared.set(Condition::Panicked);
         }
     }
 
     /// Integrates one batch and answers every submitter.
-    pub(crate) fn integrate(&mut self, batch: Vec<Pending>) {
-        let started = Instant::now();
-        let published = self.published.clone();
-        let metrics = &published.metrics;
-        if self
-            .published
-            .failed
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
+    fn integrate(&mut self, batch: Vec<Submission>) {
+        if self.shared.refusal().is_some() {
             for p in batch {
-                let _ = p.reply.send(Err(Error::Closed(
-                    "its storage failed; the operator must restart it",
-                )));
+                self.refuse(p);
             }
             return;
         }
+        let started = Instant::now();
+        let shared = self.shared.clone();
+        let metrics = &shared.metrics;
         match self.try_integrate(&batch) {
-            Ok((verdicts, head)) => {
+            Ok((decisions, head)) => {
                 metrics.batch_size.observe(batch.len() as f64);
-                for (p, v) in batch.into_iter().zip(verdicts) {
-                    let answer = match v {
-                        Verdict::Append(i) => {
-                            match p.entry.statement() {
-                                Statement::Letter(_) => metrics.letters.add(1),
-                                Statement::Endorsement(_) => metrics.endorsements.add(1),
-                                Statement::Withdrawal(_) => metrics.withdrawals.add(1),
-                            }
-                            Ok((Answer::Appended(i), head.clone()))
-                        }
-                        Verdict::Existing(i) => {
-                            metrics.duplicates.add(1);
-                            Ok((Answer::Existing(i), head.clone()))
-                        }
-                        Verdict::Conflict(i) => {
-                            metrics.conflicts.add(1);
-                            Ok((Answer::Conflict(i), head.clone()))
-                        }
-                        Verdict::Refused(e) => {
-                            metrics.rejected.add(1);
-                            Err(Error::Entry(e))
-                        }
+                for (p, decision) in batch.into_iter().zip(decisions) {
+                    match &decision {
+                        Decision::Append { .. } => match p.entry.statement() {
+                            Statement::Letter(_) => metrics.letters.add(1),
+                            Statement::Endorsement(_) => metrics.endorsements.add(1),
+                            Statement::Withdrawal(_) => metrics.withdrawals.add(1),
+                        },
+                        Decision::Logged { .. } => metrics.duplicates.add(1),
+                        Decision::Conflict { .. } => metrics.conflicts.add(1),
+                        Decision::Refused(_) => metrics.rejected.add(1),
+                    }
+                    let answer = match decision {
+                        Decision::Refused(e) => Err(Error::Entry(e)),
+                        d => Ok((d, head.clone())),
                     };
                     let _ = p.reply.send(answer);
                 }
@@ -527,72 +524,80 @@ impl Writer {
             }
             Err(e) => {
                 metrics.failed_batches.add(1);
-                tracing::error!(error = %e, "a batch could not be made durable; reloading the log from storage");
+                // Say why before answering, so that whoever hears of the failure can ask.
+                if is_corruption(&e) {
+                    tracing::error!(error = %e, "a batch found the stored log corrupt; refusing submissions until restart");
+                    self.shared.set(Condition::Corrupt {
+                        reason: e.to_string(),
+                    });
+                } else {
+                    tracing::error!(error = %e, "a batch could not be made durable; reloading the log from storage");
+                    self.shared.failing(&e);
+                }
                 for p in batch {
                     let _ = p.reply.send(Err(Error::NotStored));
                 }
-                self.recover();
             }
         }
     }
 
     /// After a failed batch: forget cached tiles, reload the edge from the stored
-    /// checkpoint (which may be the new one if only its directory fsync failed), make
-    /// that checkpoint durable again before publishing it, and catch the index up.
-    fn recover(&mut self) {
-        let result = (|| {
-            self.published.reader.clear();
-            let (head, edge) = load_edge(&self.published.reader, &self.log_key)?;
-            if head.size != self.published.head().size {
-                self.published
-                    .reader
-                    .storage()
-                    .swap_checkpoint(Some(head.text.as_bytes()), head.text.as_bytes())?;
-            }
-            self.edge = edge;
-            self.published.publish(head);
-            self.sync_index(false)
-        })();
-        if let Err(e) = result {
-            tracing::error!(error = %e, "the log could not be reloaded from storage; refusing submissions until restart");
-            self.published
-                .failed
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+    /// checkpoint (which may be the new one if only its directory fsync failed), write
+    /// that checkpoint again (making it durable before it is published, and proving that
+    /// storage takes writes again), and catch the catalog up.
+    ///
+    /// The stored checkpoint must be the published one or a newer one (a batch whose
+    /// checkpoint reached storage before its write reported failure). An older one means
+    /// that something put an older checkpoint back behind the log's back: building on it
+    /// would sign a fork, so that stops the log.
+    fn recover(&mut self) -> Result<(), Error> {
+        self.shared.reader.clear();
+        let (head, edge) = load_edge(&self.shared.reader, &self.log_key)?;
+        let published = self.shared.head();
+        if head.size < published.size {
+            return Err(Error::RolledBack {
+                dir: Default::default(),
+                reason: format!(
+                    "the stored checkpoint is of size {}, but this server already published                      size {}; restore the newer log, or see docs/operating.md, *Backups*",
+                    head.size, published.size
+                ),
+            });
         }
+        self.storage
+            .swap_checkpoint(Some(head.text.as_bytes()), head.text.as_bytes())?;
+        self.edge = edge;
+        self.shared.publish(head);
+        self.sync_catalog(false)
     }
 
-    fn try_integrate(&mut self, batch: &[Pending]) -> Result<(Vec<Verdict>, Arc<Head>), Error> {
+    fn try_integrate(&mut self, batch: &[Submission]) -> Result<(Vec<Decision>, Arc<Head>), Error> {
         let started = Instant::now();
-        if self.index_size != self.size() {
-            self.sync_index(false)?;
+        if self.catalog_size != self.size() {
+            self.sync_catalog(false)?;
         }
         let start = self.size();
-        let mut decider = Decider {
-            index: &self.index,
-            letters: &mut self.letters,
-            log_key: &self.log_key,
-            leaves: HashMap::new(),
-            signers: HashMap::new(),
-        };
-        let mut verdicts = Vec::with_capacity(batch.len());
-        let mut applied = Vec::new();
+        let mut view = BatchView::new(&self.catalog, &mut self.letters, &self.log_key);
+        let mut decisions = Vec::with_capacity(batch.len());
         let mut appended: Vec<&[u8]> = Vec::new();
         for p in batch {
             let next = start + appended.len() as u64;
-            let (verdict, a) = decider.decide(p.entry.statement(), p.entry.leaf_hash(), next)?;
-            if let Some(a) = a {
-                applied.push(a);
+            let decision = view.decide(p.entry.statement(), p.entry.leaf_hash(), next)?;
+            if matches!(decision, Decision::Append { .. }) {
                 appended.push(p.entry.bytes());
             }
-            verdicts.push(verdict);
+            decisions.push(decision);
         }
+        let recorded = view.into_appended();
         if appended.is_empty() {
-            return Ok((verdicts, self.published.head()));
+            return Ok((decisions, self.shared.head()));
         }
         let decided = Instant::now();
-        let built = self.edge.append(&appended)?;
-        let storage = self.published.reader.storage().clone();
-        storage.write_tiles(&built.tiles)?;
+        let built = self
+            .edge
+            .append(&appended)
+            .map_err(Error::from)
+            .map_err(Error::internal("building the batch's tiles"))?;
+        self.storage.write_tiles(&built.tiles)?;
         let tiles_written = Instant::now();
         let size = built.edge.size();
         let root = built.edge.root();
@@ -602,16 +607,20 @@ impl Writer {
             root,
             extensions: Vec::new(),
         };
-        let signed = checkpoint.sign(&self.key)?;
+        let signed = checkpoint
+            .sign(&self.key)
+            .map_err(Error::from)
+            .map_err(Error::internal("signing the checkpoint"))?;
         let text = signed.to_string();
-        storage.swap_checkpoint(Some(self.published.head().text.as_bytes()), text.as_bytes())?;
+        self.storage
+            .swap_checkpoint(Some(self.shared.head().text.as_bytes()), text.as_bytes())?;
         let committed = Instant::now();
 
         // Committed: the tiles and the checkpoint are durable.
         let built_tiles = built.tiles.len();
         self.edge = built.edge;
         for (tile, hashes) in built.hash_tiles {
-            self.published
+            self.shared
                 .reader
                 .insert_hash_tile(tile, Arc::new(TileNodes::new(hashes)));
         }
@@ -621,46 +630,30 @@ impl Writer {
             checkpoint: signed,
             text,
         });
-        self.published.publish(head.clone());
+        self.shared.publish(head.clone());
         for tile in built.full {
-            if let Err(e) = storage.delete_partial_tiles(tile) {
+            if let Err(e) = self.storage.delete_partial_tiles(tile) {
                 tracing::warn!(tile = %tile.path(), error = %e, "could not delete partial tiles");
             }
         }
-        let indexed = self.index.apply(&applied, size, &root);
+        let cataloged = self.catalog.record(&recorded, size, &root);
         tracing::debug!(
             entries = appended.len(),
             tiles = built_tiles,
             decide_us = (decided - started).as_micros() as u64,
             tiles_us = (tiles_written - decided).as_micros() as u64,
             checkpoint_us = (committed - tiles_written).as_micros() as u64,
-            index_us = committed.elapsed().as_micros() as u64,
+            catalog_us = committed.elapsed().as_micros() as u64,
             "batch integrated"
         );
-        match indexed {
-            Ok(()) => self.index_size = size,
+        match cataloged {
+            Ok(()) => self.catalog_size = size,
             Err(e) => {
-                // The entries are durable and will be acknowledged; the index catches up
-                // from the log before the next batch is decided.
-                tracing::error!(error = %e, "the index could not record a batch; it will catch up");
+                // The entries are durable and will be acknowledged; the catalog catches
+                // up from the log before the next batch is decided.
+                tracing::error!(error = %e, "the catalog could not record a batch; it will catch up");
             }
         }
-        Ok((verdicts, head))
+        Ok((decisions, head))
     }
-}
-
-/// Builds the `.tlog-proof` of `index` at `head`.
-pub(crate) fn tlog_proof(
-    reader: &TreeReader,
-    head: &Head,
-    index: u64,
-    current: u64,
-) -> Result<TlogProof, Error> {
-    let hashes = reader.inclusion(index, head.size, current)?;
-    Ok(TlogProof {
-        extra: None,
-        index,
-        hashes,
-        checkpoint: head.checkpoint.clone(),
-    })
 }

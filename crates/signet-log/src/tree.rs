@@ -619,7 +619,7 @@ impl TreeReader {
         hashes
             .first()
             .copied()
-            .ok_or_else(|| Error::Config("empty root plan".into()))
+            .ok_or_else(|| Error::Internal(format!("the root plan of size {size} is empty")))
     }
 }
 

@@ -447,7 +447,15 @@ async fn faulty_run(
                     acked.push((ack.index, e.bytes().to_vec()));
                 }
                 // A dead process cannot read the proof it would answer with: no acknowledgement.
-                (Err(Error::NotStored | Error::Closed(_) | Error::Injected(_)), _) => failed = true,
+                (
+                    Err(
+                        Error::NotStored
+                        | Error::Unavailable { .. }
+                        | Error::Closed(_)
+                        | Error::Injected(_),
+                    ),
+                    _,
+                ) => failed = true,
                 (Err(other), _) => panic!("unexpected error {other}"),
             }
         }
@@ -617,4 +625,238 @@ async fn a_stale_checkpoint_is_refused_and_surfaces_as_a_fault() {
         log.health().is_err(),
         "the log reports that it cannot write"
     );
+}
+
+/// Hardening finding 1: a storage error that goes away (here `Too many open files`) fails
+/// the batch it hit and refuses submissions while it lasts, with `Log::health` saying why,
+/// and the log takes submissions again once storage works, without a restart and without
+/// losing anything it acknowledged.
+#[tokio::test]
+async fn storage_errors_are_transient_and_health_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(Faulty::new(FsStorage::open(dir.path()).unwrap()));
+    let log = Log::open_with(config(dir.path()), storage.clone()).unwrap();
+    let mut acked = Vec::new();
+    let first = endorse(0, T0);
+    acked.push((
+        log.submit(first.clone()).await.unwrap().index,
+        first.bytes().to_vec(),
+    ));
+    assert_eq!(log.health(), Ok(()));
+
+    storage.set_broken(true);
+    let hit = endorse(1, T0);
+    match log.submit(hit.clone()).await {
+        Err(Error::NotStored) => {}
+        other => panic!("expected the failed batch to fail its submitter, got {other:?}"),
+    }
+    let reason = log.health().unwrap_err();
+    assert!(reason.contains("cannot write to storage"), "{reason}");
+    assert!(reason.contains("Too many open files"), "{reason}");
+    assert!(reason.contains("since 20"), "{reason}");
+    // While storage fails, a submission is refused at once with a reason and a retry hint.
+    match log.submit(endorse(2, T0)).await {
+        Err(e @ Error::Unavailable { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("Too many open files"), "{text}");
+            assert!(text.contains("retry"), "{text}");
+        }
+        other => panic!("expected the log to be unavailable, got {other:?}"),
+    }
+
+    storage.set_broken(false);
+    // The sequencer retries with a backoff of at most 5 s; give it two rounds.
+    let healed = std::time::Instant::now();
+    while log.health().is_err() {
+        assert!(
+            healed.elapsed() < std::time::Duration::from_secs(12),
+            "still failing after storage healed: {:?}",
+            log.health()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for e in [hit, endorse(2, T0), endorse(3, T0)] {
+        let ack = log.submit(e.clone()).await.unwrap();
+        assert!(ack.new);
+        ack.proof.verify(e.bytes(), log.verifier()).unwrap();
+        acked.push((ack.index, e.bytes().to_vec()));
+    }
+    check_log(&log, &acked);
+    drop(log);
+    drop(storage);
+    check_log(&Log::open(config(dir.path())).unwrap(), &acked);
+}
+
+/// Writes 299 endorsements (so that entry 7 sits in a full bundle, not the last one),
+/// then replaces the whole stored log with one whose entry 7 is `forge(entry 7, entry 8)`
+/// (of the same length) and whose tiles and checkpoint are rebuilt and signed with the
+/// log's own key, so that everything hashes to the signed root; and rebuilds the catalog
+/// from scratch. Only the replay's own checks can catch the forgery: the rebuild must fail
+/// with an error naming entry 7 and containing `want`, and no catalog row may hold the
+/// name the forged bytes carry.
+async fn tamper_and_rebuild(forge: impl Fn(&[u8], &[u8]) -> Vec<u8>, want: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open(config(dir.path())).unwrap());
+    let mut tasks = Vec::new();
+    for n in 0..299 {
+        let (log, e) = (log.clone(), endorse(n, T0));
+        tasks.push(tokio::spawn(
+            async move { log.submit(e).await.unwrap().index },
+        ));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let size = log.head().size;
+    let entries: Vec<Vec<u8>> = (0..size).map(|i| log.entry(i).unwrap()).collect();
+    drop(log);
+    let forged = forge(&entries[7], &entries[8]);
+    assert_eq!(forged.len(), entries[7].len());
+    assert_ne!(forged, entries[7]);
+    let forged_name = name_of(&forged);
+
+    let key = std::fs::read_to_string(dir.path().join("log.key")).unwrap();
+    let mut fake = signet_testkit::TestLog::with_key(SigningKey::parse(key.trim_end()).unwrap());
+    for (i, e) in entries.into_iter().enumerate() {
+        fake.push(if i == 7 { forged.clone() } else { e });
+    }
+    std::fs::remove_dir_all(dir.path().join("log")).unwrap();
+    fake.publish(&dir.path().join("log"));
+    for f in ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(f));
+    }
+
+    match Log::open(Config {
+        reindex: true,
+        ..config(dir.path())
+    }) {
+        Err(err @ Error::Corrupt { .. }) => {
+            let text = err.to_string();
+            assert!(text.contains("entry 7 "), "{text}");
+            assert!(text.contains(want), "{text}");
+        }
+        Err(other) => panic!("expected corruption, got {other}"),
+        Ok(_) => panic!("the rebuild accepted a forged entry"),
+    }
+    let catalog = rusqlite::Connection::open(dir.path().join("index.sqlite")).unwrap();
+    let rows: i64 = catalog
+        .query_row(
+            "SELECT count(*) FROM signers WHERE name = ?1",
+            [&forged_name],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0, "a forged name reached the catalog");
+}
+
+/// The display name an endorsement's bytes carry.
+fn name_of(entry: &[u8]) -> String {
+    String::from_utf8_lossy(entry)
+        .lines()
+        .find_map(|l| l.strip_prefix("name ").map(str::to_owned))
+        .unwrap()
+}
+
+/// A name changed in a bundle, tiles left alone: the signature no longer verifies.
+#[tokio::test]
+async fn rebuilding_the_catalog_trusts_no_entry() {
+    let forge = |victim: &[u8], _: &[u8]| {
+        let name = name_of(victim);
+        String::from_utf8(victim.to_vec())
+            .unwrap()
+            .replacen(
+                &format!("name {name}\n"),
+                &format!("name {}\n", name.replace('S', "X")),
+                1,
+            )
+            .into_bytes()
+    };
+    tamper_and_rebuild(forge, "not a valid entry").await;
+}
+
+/// A validly signed entry put in another's place in its bundle, the tiles left alone: its
+/// leaf is not the tile's, so neither a rebuild nor any read uses it.
+#[tokio::test]
+async fn rebuilding_the_catalog_checks_every_leaf_against_its_tile() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open(config(dir.path())).unwrap());
+    let mut tasks = Vec::new();
+    for n in 0..299 {
+        let (log, e) = (log.clone(), endorse(n, T0));
+        tasks.push(tokio::spawn(
+            async move { log.submit(e).await.unwrap().index },
+        ));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (victim, next) = (log.entry(7).unwrap(), log.entry(8).unwrap());
+    drop(log);
+    assert_eq!(victim.len(), next.len());
+    let bundle = dir.path().join("log/tile/entries/000");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let at = bytes
+        .windows(victim.len())
+        .position(|w| w == victim.as_slice())
+        .unwrap();
+    bytes[at..at + victim.len()].copy_from_slice(&next);
+    std::fs::write(&bundle, bytes).unwrap();
+    match Log::open(Config {
+        reindex: true,
+        ..config(dir.path())
+    }) {
+        Err(err @ (Error::Corrupt { .. } | Error::CorruptStorage { .. })) => {
+            let text = err.to_string();
+            assert!(text.contains("entry 7 "), "{text}");
+            assert!(text.contains("does not hash to its leaf"), "{text}");
+        }
+        Err(other) => panic!("expected corruption, got {other}"),
+        Ok(_) => panic!("the rebuild accepted a tampered bundle"),
+    }
+}
+
+/// Corrupt storage is not transient: once recovery finds tiles that do not hash to the
+/// signed root, the log refuses submissions and says so until it is restarted.
+#[tokio::test]
+async fn corruption_found_in_recovery_stops_the_log_until_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(Faulty::new(FsStorage::open(dir.path()).unwrap()));
+    let log = Log::open_with(config(dir.path()), storage.clone()).unwrap();
+    for n in 0..3 {
+        log.submit(endorse(n, T0)).await.unwrap();
+    }
+    storage.set_broken(true);
+    assert!(matches!(
+        log.submit(endorse(3, T0)).await,
+        Err(Error::NotStored)
+    ));
+    let tile = dir.path().join("log/tile/0/000.p/4");
+    let mut data = std::fs::read(&tile).unwrap();
+    data[40] ^= 1;
+    std::fs::write(&tile, data).unwrap();
+    storage.set_broken(false);
+
+    let healed = std::time::Instant::now();
+    let reason = loop {
+        match log.health() {
+            Err(reason) if reason.contains("corrupt") => break reason,
+            other => assert!(
+                healed.elapsed() < std::time::Duration::from_secs(12),
+                "corruption not found: {other:?}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(reason.contains("root"), "{reason}");
+    // It stays that way: no retry makes corrupt storage sound.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(log.health(), Err(reason));
+    match log.submit(endorse(3, T0)).await {
+        Err(Error::Closed(why)) => assert!(why.contains("corrupt"), "{why}"),
+        other => panic!("expected the log to refuse, got {other:?}"),
+    }
+    drop(log);
+    drop(storage);
+    let err = Log::open(config(dir.path())).unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
 }

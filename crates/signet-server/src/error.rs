@@ -152,6 +152,12 @@ impl From<signet_log::Error> for AppError {
                 E::NotStored.to_string(),
             )
             .retry_after(1),
+            e @ E::Unavailable { .. } => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                e.to_string(),
+            )
+            .retry_after(1),
             e => AppError::internal(e),
         }
     }

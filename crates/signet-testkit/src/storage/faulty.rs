@@ -20,7 +20,9 @@ const GATE_LIMIT: Duration = Duration::from_secs(60);
 ///   with [`Faulty::complete_failed_writes`] a failing write is carried out in full
 ///   before it reports failure (a lost acknowledgement, such as a failed folder fsync);
 /// - [`Faulty::close_gate`] holds every `write_tiles` until [`Faulty::open_gate`], to
-///   keep the sequencer busy.
+///   keep the sequencer busy;
+/// - [`Faulty::set_broken`] makes every call fail as a process out of file descriptors
+///   would (`Too many open files`) until it is unset: a transient fault.
 #[derive(Debug)]
 pub struct Faulty<S> {
     inner: S,
@@ -29,6 +31,7 @@ pub struct Faulty<S> {
     crash: AtomicBool,
     complete: AtomicBool,
     dead: AtomicBool,
+    broken: AtomicBool,
     gate: Mutex<bool>,
     changed: Condvar,
 }
@@ -43,6 +46,7 @@ impl<S: Storage> Faulty<S> {
             crash: AtomicBool::new(false),
             complete: AtomicBool::new(false),
             dead: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
             gate: Mutex::new(true),
             changed: Condvar::new(),
         }
@@ -76,6 +80,11 @@ impl<S: Storage> Faulty<S> {
         self.dead.load(Ordering::SeqCst)
     }
 
+    /// While `broken`, every read and write fails with `Too many open files`.
+    pub fn set_broken(&self, broken: bool) {
+        self.broken.store(broken, Ordering::SeqCst);
+    }
+
     /// Holds every `write_tiles` until [`Faulty::open_gate`].
     pub fn close_gate(&self) {
         *self.gate.lock().unwrap_or_else(PoisonError::into_inner) = false;
@@ -106,6 +115,13 @@ impl<S: Storage> Faulty<S> {
     fn alive(&self) -> Result<(), Error> {
         if self.is_dead() {
             return Err(Error::Injected("the process is dead"));
+        }
+        if self.broken.load(Ordering::SeqCst) {
+            // EMFILE, as `open` reports it when the process has no descriptor left.
+            return Err(Error::storage(
+                "test",
+                std::io::Error::from_raw_os_error(24),
+            ));
         }
         Ok(())
     }

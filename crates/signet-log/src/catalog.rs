@@ -1,15 +1,16 @@
-//! The index: derived data (dedup, signer state, the signatory list, counts) kept in
-//! SQLite and rebuilt from the log whenever it is behind.
+//! The catalog: derived data (dedup, letters, signer records, the signatory list,
+//! counts) kept in SQLite (`<data>/index.sqlite`) and rebuilt from the log whenever it is
+//! behind (see `replay`).
 //!
 //! It records the log size it reflects (`meta.log_size`) and the root at that size, in
 //! the same transaction as its rows, so it is always exactly the state after some prefix
-//! of the log.
+//! of the log. ("Index" elsewhere means an entry's position in the log.)
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
-use signet_core::state::{SignerRecord, SignerStatus};
+use signet_core::state::{Change, SignerRecord, SignerStatus};
 use signet_core::{Hash, LetterId, Statement, Timestamp};
 
 use crate::Error;
@@ -50,17 +51,17 @@ CREATE UNIQUE INDEX IF NOT EXISTS signers_order ON signers (letter, first_index)
 const ACTIVE: i64 = 1;
 const WITHDRAWN: i64 = 0;
 
-/// One entry appended to the log, with what it changed, for [`Index::apply`].
+/// One entry appended to the log, with what it changed, for [`Catalog::record`].
 #[derive(Debug, Clone)]
-pub(crate) struct Applied {
+pub(crate) struct Appended {
     pub(crate) index: u64,
     pub(crate) leaf: Hash,
     pub(crate) statement: Statement,
-    /// For an endorsement or withdrawal: the signer's previous status and new record.
-    pub(crate) change: Option<(Option<SignerStatus>, SignerRecord)>,
+    /// What the rules of state said appending it changes.
+    pub(crate) change: Change,
 }
 
-/// A registered letter as the index knows it.
+/// A registered letter as the catalog knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LetterInfo {
     /// The letter's ID.
@@ -146,20 +147,20 @@ fn open(path: &Path, flags: OpenFlags) -> Result<Connection, Error> {
     Ok(conn)
 }
 
-/// The writer's connection to the index.
+/// The writer's connection to the catalog.
 #[derive(Debug)]
-pub(crate) struct Index {
+pub(crate) struct Catalog {
     conn: Connection,
 }
 
-impl Index {
-    pub(crate) fn open(path: &Path) -> Result<Index, Error> {
+impl Catalog {
+    pub(crate) fn open(path: &Path) -> Result<Catalog, Error> {
         let conn = open(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         )?;
         // WAL lets readers run beside the writer. NORMAL skips the fsync per commit: the
-        // index is derived data, a crash can only lose its latest transactions (never
+        // catalog is derived data, a crash can only lose its latest transactions (never
         // corrupt it), and start-up catches up from the durable log.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -168,7 +169,7 @@ impl Index {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "cache_size", -16_384)?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Index { conn })
+        Ok(Catalog { conn })
     }
 
     /// Starts a thread that checkpoints the WAL every `every` until `stop` is dropped
@@ -188,14 +189,14 @@ impl Index {
                     // it copies next time.
                     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
                     {
-                        tracing::warn!(error = %e, "index WAL checkpoint failed");
+                        tracing::warn!(error = %e, "catalog WAL checkpoint failed");
                     }
                 }
             })
-            .map_err(|e| Error::io("spawn the index checkpointer for", path, e))
+            .map_err(|e| Error::io("spawn the catalog checkpointer for", path, e))
     }
 
-    /// The log size the index reflects, and the root at that size.
+    /// The log size the catalog reflects, and the root at that size.
     pub(crate) fn position(&self) -> Result<(u64, Option<Hash>), Error> {
         let size: Option<i64> = self
             .conn
@@ -213,7 +214,7 @@ impl Index {
         Ok((size.map_or(0, |s| s as u64), root))
     }
 
-    /// Empties the index (before a rebuild).
+    /// Empties the catalog (before a rebuild).
     pub(crate) fn clear(&mut self) -> Result<(), Error> {
         self.conn.execute_batch(
             "BEGIN; DELETE FROM meta; DELETE FROM leaves; DELETE FROM letters; DELETE FROM signers; COMMIT;",
@@ -260,7 +261,11 @@ impl Index {
                 } else {
                     SignerStatus::Withdrawn
                 },
-                last_time: Timestamp::from_unix(last as u64)?,
+                last_time: Timestamp::from_unix(last as u64).map_err(|e| {
+                    damaged(format!(
+                        "a signer record's time {last} is not a timestamp: {e}"
+                    ))
+                })?,
                 first_index: first as u64,
                 endorsement_index: endorsement as u64,
                 latest_index: latest as u64,
@@ -276,9 +281,9 @@ impl Index {
 
     /// Records a batch of appended entries and the new log size and root, in one
     /// transaction.
-    pub(crate) fn apply(
+    pub(crate) fn record(
         &mut self,
-        applied: &[Applied],
+        applied: &[Appended],
         size: u64,
         root: &Hash,
     ) -> Result<(), Error> {
@@ -312,7 +317,7 @@ impl Index {
             for a in applied {
                 leaf.execute(params![&a.leaf.0[..], a.index as i64])?;
                 match (&a.statement, &a.change) {
-                    (Statement::Letter(r), _) => {
+                    (Statement::Letter(r), Change::Letter { .. }) => {
                         letter.execute(params![
                             &r.letter.0.0[..],
                             r.slug.as_str(),
@@ -321,7 +326,12 @@ impl Index {
                             a.index as i64
                         ])?;
                     }
-                    (Statement::Endorsement(e), Some((previous, record))) => {
+                    (
+                        Statement::Endorsement(e),
+                        Change::Signer {
+                            previous, record, ..
+                        },
+                    ) => {
                         let identity: Vec<&str> = e.identity.iter().map(|c| c.as_str()).collect();
                         endorse.execute(params![
                             &e.letter.0.0[..],
@@ -349,7 +359,12 @@ impl Index {
                         d.0 += da;
                         d.1 += dw;
                     }
-                    (Statement::Withdrawal(w), Some((previous, record))) => {
+                    (
+                        Statement::Withdrawal(w),
+                        Change::Signer {
+                            previous, record, ..
+                        },
+                    ) => {
                         withdraw.execute(params![
                             &w.letter.0.0[..],
                             &w.key.public_key()[..],
@@ -363,10 +378,11 @@ impl Index {
                             d.1 += 1;
                         }
                     }
-                    (_, None) => {
-                        return Err(Error::Config(format!(
-                            "entry {} was applied without its signer record",
-                            a.index
+                    (statement, change) => {
+                        return Err(Error::Internal(format!(
+                            "entry {} is a {} but was decided as {change:?}",
+                            a.index,
+                            statement.kind()
                         )));
                     }
                 }
@@ -415,8 +431,7 @@ fn letters(conn: &Connection) -> Result<Vec<LetterInfo>, Error> {
     let mut out = Vec::new();
     for row in rows {
         let (id, slug, title, language, idx, active, withdrawn) = row?;
-        let id = <[u8; 32]>::try_from(id)
-            .map_err(|_| Error::Config("index holds a bad letter id".into()))?;
+        let id = <[u8; 32]>::try_from(id).map_err(|_| damaged("a letter's ID is not 32 bytes"))?;
         out.push(LetterInfo {
             id: LetterId(Hash(id)),
             slug,
@@ -430,16 +445,22 @@ fn letters(conn: &Connection) -> Result<Vec<LetterInfo>, Error> {
     Ok(out)
 }
 
+fn damaged(reason: impl Into<String>) -> Error {
+    Error::CatalogDamaged {
+        reason: reason.into(),
+    }
+}
+
 /// Read-only connections for the HTTP side, pooled.
 #[derive(Debug)]
-pub(crate) struct IndexReader {
+pub(crate) struct CatalogReader {
     path: PathBuf,
     pool: Mutex<Vec<Connection>>,
 }
 
-impl IndexReader {
-    pub(crate) fn new(path: PathBuf) -> IndexReader {
-        IndexReader {
+impl CatalogReader {
+    pub(crate) fn new(path: PathBuf) -> CatalogReader {
+        CatalogReader {
             path,
             pool: Mutex::new(Vec::new()),
         }
@@ -515,7 +536,9 @@ impl IndexReader {
                     identity: identity.split('\n').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
                     key,
                     fingerprint,
-                    time: Timestamp::from_unix(time as u64)?,
+                            time: Timestamp::from_unix(time as u64).map_err(|e| {
+                        damaged(format!("a signatory's time {time} is not a timestamp: {e}"))
+                    })?,
                     active: status == ACTIVE,
                 });
             }
