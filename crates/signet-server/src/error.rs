@@ -227,3 +227,72 @@ impl From<signet_log::Error> for AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signet_log::Error as E;
+
+    fn check(e: E, status: StatusCode, code: &str) {
+        let what = format!("{e:?}");
+        let a = AppError::from(e);
+        assert_eq!((a.status, a.code), (status, code), "{what}");
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(
+                a.retry_after.is_some() || code == "corrupt_storage",
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_log_error_has_a_deliberate_status() {
+        let io = || std::io::Error::other("too many open files");
+        let s503 = StatusCode::SERVICE_UNAVAILABLE;
+        check(E::Overloaded, s503, "overloaded");
+        check(E::Closed("it is shutting down"), s503, "unavailable");
+        check(E::NotStored, s503, "not_stored");
+        let path = std::path::PathBuf::from("/data/log/tile/0/000");
+        check(
+            E::Io {
+                action: "read",
+                path: path.clone(),
+                source: io(),
+            },
+            s503,
+            "storage_unavailable",
+        );
+        check(E::Injected("full"), s503, "storage_unavailable");
+        check(
+            E::BadTile {
+                tile: "0/000".into(),
+                reason: "hash mismatch".into(),
+            },
+            s503,
+            "corrupt_storage",
+        );
+        check(
+            E::Corrupt {
+                dir: path.clone(),
+                reason: "root mismatch".into(),
+            },
+            s503,
+            "corrupt_storage",
+        );
+        check(
+            E::Locked(path),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+        );
+        check(
+            E::Config("bad origin".into()),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+        );
+        // A refused entry is the client's; the same error from a read is the log's.
+        let refused = || E::Entry(signet_core::Error::OutOfRange("index 9".into()));
+        assert!(AppError::from(refused()).status.is_client_error());
+        let read = AppError::from_read(refused());
+        assert_eq!((read.status, read.code), (s503, "corrupt_storage"));
+    }
+}
