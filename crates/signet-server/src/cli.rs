@@ -62,8 +62,9 @@ pub struct Args {
     /// get 408.
     #[arg(long, env = "SIGNET_BODY_TIMEOUT", default_value_t = 10, value_parser = seconds)]
     pub body_timeout: u64,
-    /// Seconds a connection may stay open with nothing read or written, then it is
-    /// closed.
+    /// Seconds a connection may stay open with nothing read or written (a client that
+    /// stopped reading its answer, say), then it is closed; keep it above
+    /// --request-timeout.
     #[arg(long, env = "SIGNET_IDLE_TIMEOUT", default_value_t = 60, value_parser = seconds)]
     pub idle_timeout: u64,
     /// Hash tiles kept in memory for proofs (about 16 KiB each).

@@ -127,14 +127,14 @@ fn is_connection_error(e: &io::Error) -> bool {
 /// its idle timeout, which closes the connection: a keep-alive connection that no one
 /// uses, or a client that stopped reading its answer.
 #[derive(Debug)]
-struct Idle {
-    stream: TcpStream,
+struct Idle<S = TcpStream> {
+    stream: S,
     timeout: Duration,
     deadline: Pin<Box<Sleep>>,
 }
 
-impl Idle {
-    fn new(stream: TcpStream, timeout: Duration) -> Idle {
+impl<S> Idle<S> {
+    fn new(stream: S, timeout: Duration) -> Idle<S> {
         Idle {
             stream,
             timeout,
@@ -156,7 +156,7 @@ impl Idle {
     }
 }
 
-impl AsyncRead for Idle {
+impl<S: AsyncRead + Unpin> AsyncRead for Idle<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -176,7 +176,7 @@ impl AsyncRead for Idle {
     }
 }
 
-impl AsyncWrite for Idle {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Idle<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -204,5 +204,48 @@ impl AsyncWrite for Idle {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    #[tokio::test]
+    async fn a_stalled_peer_times_out_and_an_active_one_does_not() {
+        let timeout = Duration::from_millis(200);
+        // A peer that never reads: the writes fill the pipe, then time out.
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let mut idle = Idle::new(ours, timeout);
+        let started = std::time::Instant::now();
+        let written = idle.write_all(&[0u8; 4096]).await;
+        let e = written.err().map(|e| e.kind());
+        assert_eq!(e, Some(io::ErrorKind::TimedOut));
+        assert!(started.elapsed() >= timeout);
+        assert!(started.elapsed() < timeout * 10);
+
+        // A peer that sends a byte every 100 ms keeps the connection open past the
+        // timeout.
+        let (ours, mut theirs) = tokio::io::duplex(64);
+        let mut idle = Idle::new(ours, timeout);
+        let sender = tokio::spawn(async move {
+            for _ in 0..5 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                theirs.write_all(b"x").await?;
+            }
+            Ok::<_, io::Error>(theirs)
+        });
+        let mut got = [0u8; 5];
+        idle.read_exact(&mut got)
+            .await
+            .map_err(|e| e.kind())
+            .unwrap_or_else(|k| panic!("{k:?}"));
+        assert_eq!(&got, b"xxxxx");
+        let _theirs = sender.await;
+        // Then nothing moves: the read times out.
+        let mut more = [0u8; 1];
+        let e = idle.read(&mut more).await.err().map(|e| e.kind());
+        assert_eq!(e, Some(io::ErrorKind::TimedOut));
     }
 }

@@ -196,6 +196,51 @@ async fn a_slow_body_gets_408_after_the_body_deadline() {
     let _ = stop.send(());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_requests_in_progress_finish() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    let settings = Settings {
+        rate_limit: 0,
+        ..Settings::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let router = app(AppState::new(log.clone(), settings.clone()));
+    let serving = tokio::spawn(signet_server::serve(listener, router, settings, async {
+        let _ = stopped.await;
+    }));
+    // A submission whose body is half sent when the server is told to stop.
+    let entry = endorse(1);
+    let (head, tail) = entry.split_at(entry.len() / 2);
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(&post_head(addr, entry.len() as u64))
+        .await
+        .unwrap();
+    s.write_all(head).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = stop.send(());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.write_all(tail).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    // Then serving ends, and no new connection is taken.
+    tokio::time::timeout(Duration::from_secs(5), serving)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    assert_eq!(log.head().size, 2);
+}
+
 /// The real binary, under `prlimit --nofile=128:128`.
 struct Binary {
     child: Child,
@@ -284,6 +329,10 @@ fn idle_connections_cannot_exhaust_descriptors() {
         .map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap())
         .collect();
     std::thread::sleep(Duration::from_millis(300));
+    // While they are open, /healthz answers (once a slot is free) and says the truth.
+    let health = exchange(addr, &get_request(addr, "/healthz"), Duration::from_secs(8));
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert_eq!(json_body(&health)["size"], 1, "{health}");
 
     // A submission succeeds, or is told to retry and succeeds once the idle connections
     // are gone; bounded in tries and in time.
