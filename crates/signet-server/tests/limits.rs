@@ -197,6 +197,37 @@ async fn a_slow_body_gets_408_after_the_body_deadline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_sees_the_peer_address() {
+    // The rate limit keys on the peer address that serve() hands the router: without
+    // it, every submission would be a 500.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        rate_limit: 1,
+        ..Settings::default()
+    };
+    let (addr, stop) = serve(dir.path(), settings).await;
+    let mut lines = Vec::new();
+    for n in 0..8 {
+        let entry = endorse(100 + n);
+        let mut request = post_head(addr, entry.len() as u64);
+        request.extend_from_slice(&entry);
+        lines.push(status_line(addr, request, Duration::from_secs(10)).await);
+    }
+    assert!(lines[0].starts_with("HTTP/1.1 201"), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("HTTP/1.1 429")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("HTTP/1.1 201") || l.starts_with("HTTP/1.1 429")),
+        "{lines:?}"
+    );
+    let _ = stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_requests_in_progress_finish() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let dir = tempfile::tempdir().unwrap();
