@@ -27,7 +27,8 @@ fn server() -> &'static (tokio::runtime::Runtime, axum::Router) {
     SERVER.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("signet-fuzz-http-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let letters = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../registry-data/letters");
+        let letters =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../registry-data/letters");
         let config = Config {
             letters_dir: Some(letters),
             batch_interval: std::time::Duration::from_millis(1),
