@@ -18,6 +18,7 @@ pub struct AppError {
     message: String,
     extra: Map<String, Value>,
     retry_after: Option<u64>,
+    close: bool,
 }
 
 impl AppError {
@@ -29,6 +30,7 @@ impl AppError {
             message: message.into(),
             extra: Map::new(),
             retry_after: None,
+            close: false,
         }
     }
 
@@ -51,6 +53,55 @@ impl AppError {
         )
     }
 
+    /// `408 body_timeout`: the body did not arrive in time after the headers. The
+    /// connection is closed, since the rest of the body may still be on its way.
+    pub fn body_timeout(deadline: std::time::Duration) -> AppError {
+        AppError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body did not arrive within {} s of its headers; send it all at once",
+                deadline.as_secs_f64()
+            ),
+        )
+        .closing()
+    }
+
+    /// `503 corrupt_storage`: stored data does not hash to the signed root, or does not
+    /// parse. The cause (which file) is logged; nothing built from the bad data is served.
+    pub fn corrupt_storage(cause: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %cause, "corrupt storage");
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "corrupt_storage",
+            "the stored log failed its integrity check; the operator must repair the storage \
+             (the server log names the file)",
+        )
+    }
+
+    /// `503 storage_unavailable`: reading or writing the log's storage failed, perhaps
+    /// for a while (out of file descriptors, out of disk space). The cause is logged.
+    pub fn storage_unavailable(cause: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %cause, "storage failure");
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the log's storage failed for now; retry later",
+        )
+        .retry_after(1)
+    }
+
+    /// The answer to a failed read of the log: the request was already checked, so no
+    /// error of the log is the client's fault, not even an entry that does not parse.
+    pub(crate) fn from_read(e: signet_log::Error) -> AppError {
+        match e {
+            signet_log::Error::Entry(e) => {
+                AppError::corrupt_storage(format!("a stored entry does not parse: {e}"))
+            }
+            e => e.into(),
+        }
+    }
+
     /// A generic `500`; the cause is logged, never shown.
     pub fn internal(cause: impl std::fmt::Display) -> AppError {
         tracing::error!(error = %cause, "internal error");
@@ -64,6 +115,12 @@ impl AppError {
     /// Adds a `Retry-After` header (seconds).
     pub fn retry_after(mut self, seconds: u64) -> AppError {
         self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// Asks for the connection to be closed after this answer.
+    fn closing(mut self) -> AppError {
+        self.close = true;
         self
     }
 
@@ -90,6 +147,11 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if self.close {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response.extensions_mut().insert(ErrorCode(self.code));
         response
@@ -118,6 +180,9 @@ impl From<signet_core::Error> for AppError {
     }
 }
 
+/// Every variant is mapped deliberately: only a refused entry or a conflict is the
+/// client's doing (4xx); every failure of the log itself is a `503` (it may pass, or
+/// needs the operator) or a `500`, never a `400`.
 impl From<signet_log::Error> for AppError {
     fn from(e: signet_log::Error) -> AppError {
         use signet_log::Error as E;
@@ -158,7 +223,120 @@ impl From<signet_log::Error> for AppError {
                 e.to_string(),
             )
             .retry_after(1),
+            e @ (E::BadTile { .. } | E::Corrupt { .. } | E::CorruptStorage { .. }) => {
+                AppError::corrupt_storage(e)
+            }
+            e @ (E::Io { .. }
+            | E::Catalog(_)
+            | E::CatalogDamaged { .. }
+            | E::Storage { .. }
+            | E::Injected(_)) => AppError::storage_unavailable(e),
+            // Start-up errors, and faults that stop the log until the operator acts.
+            e @ (E::Locked(_)
+            | E::Config(_)
+            | E::KeyPermissions { .. }
+            | E::RolledBack { .. }
+            | E::StaleCheckpoint { .. }
+            | E::NoRandomness(_)
+            | E::Panicked { .. }
+            | E::Internal(_)) => AppError::internal(e),
             e => AppError::internal(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signet_log::Error as E;
+
+    fn check(e: E, status: StatusCode, code: &str) {
+        let what = format!("{e:?}");
+        let a = AppError::from(e);
+        assert_eq!((a.status, a.code), (status, code), "{what}");
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(
+                a.retry_after.is_some() || code == "corrupt_storage",
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_log_error_has_a_deliberate_status() {
+        let io = || std::io::Error::other("too many open files");
+        let s503 = StatusCode::SERVICE_UNAVAILABLE;
+        check(E::Overloaded, s503, "overloaded");
+        check(E::Closed("it is shutting down"), s503, "unavailable");
+        check(E::NotStored, s503, "not_stored");
+        let path = std::path::PathBuf::from("/data/log/tile/0/000");
+        check(
+            E::Io {
+                action: "read",
+                path: path.clone(),
+                source: io(),
+            },
+            s503,
+            "storage_unavailable",
+        );
+        check(E::Injected("full"), s503, "storage_unavailable");
+        check(
+            E::BadTile {
+                tile: "0/000".into(),
+                reason: "hash mismatch".into(),
+            },
+            s503,
+            "corrupt_storage",
+        );
+        check(
+            E::Corrupt {
+                dir: path.clone(),
+                reason: "root mismatch".into(),
+            },
+            s503,
+            "corrupt_storage",
+        );
+        check(
+            E::CorruptStorage {
+                file: "tile/0/000".into(),
+                reason: "does not hash to its parent".into(),
+            },
+            s503,
+            "corrupt_storage",
+        );
+        check(
+            E::Unavailable {
+                reason: "cannot write to storage".into(),
+            },
+            s503,
+            "unavailable",
+        );
+        check(E::storage("test", io()), s503, "storage_unavailable");
+        check(
+            E::CatalogDamaged {
+                reason: "garbage".into(),
+            },
+            s503,
+            "storage_unavailable",
+        );
+        let s500 = StatusCode::INTERNAL_SERVER_ERROR;
+        check(E::StaleCheckpoint { backend: "test" }, s500, "internal");
+        check(E::Panicked { thread: "write" }, s500, "internal");
+        check(E::Internal("a bug".into()), s500, "internal");
+        check(
+            E::Locked(path),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+        );
+        check(
+            E::Config("bad origin".into()),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+        );
+        // A refused entry is the client's; the same error from a read is the log's.
+        let refused = || E::Entry(signet_core::Error::OutOfRange("index 9".into()));
+        assert!(AppError::from(refused()).status.is_client_error());
+        let read = AppError::from_read(refused());
+        assert_eq!((read.status, read.code), (s503, "corrupt_storage"));
     }
 }

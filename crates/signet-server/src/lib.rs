@@ -1,15 +1,18 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod cli;
 mod error;
 mod metrics;
+mod query;
 mod routes;
+mod serve;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,16 +24,31 @@ use tower_governor::key_extractor::PeerIpKeyExtractor;
 
 pub use error::{AppError, ErrorCode};
 pub use metrics::ServerMetrics;
+pub use serve::serve;
 
-/// The limits the server applies to requests.
+/// The limits the server applies to connections and requests (see docs/http-api.md,
+/// *Connections*).
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Submissions per second allowed to one client IP (with a small burst); 0 is off.
     pub rate_limit: u32,
     /// The longest a request may take before it is answered `503`.
     pub request_timeout: Duration,
-    /// Requests handled at once; more wait their turn.
+    /// Read requests (checkpoint, tiles, proofs, pages) handled at once; more wait
+    /// their turn.
     pub concurrency: usize,
+    /// Submissions handled at once, in a budget of their own so that slow or numerous
+    /// submissions never starve the reads; more wait their turn.
+    pub submit_concurrency: usize,
+    /// Connections open at once; more wait in the listener's backlog.
+    pub max_connections: usize,
+    /// How long a request's headers may take to arrive, from the connection's accept
+    /// or the previous response.
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive after its headers (`408`).
+    pub body_timeout: Duration,
+    /// A connection on which nothing is read or written for this long is closed.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -39,6 +57,11 @@ impl Default for Settings {
             rate_limit: 20,
             request_timeout: Duration::from_secs(30),
             concurrency: 1024,
+            submit_concurrency: 256,
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -103,17 +126,20 @@ impl AppState {
     }
 }
 
-/// The whole HTTP API of DESIGN §5.
+/// The whole HTTP API of docs/http-api.md.
 ///
-/// The rate limit keys on the peer address, so serve the router with
-/// `into_make_service_with_connect_info::<SocketAddr>()` when it is on.
+/// The rate limit keys on the peer address: [`serve`] provides it (as
+/// `ConnectInfo<SocketAddr>`), and so does `into_make_service_with_connect_info`.
 pub fn app(state: AppState) -> Router {
-    let mut submit = Router::new().route(
-        "/v1/endorsements",
-        post(routes::submit)
-            .layer(DefaultBodyLimit::max(signet_core::MAX_ENTRY_SIZE))
-            .fallback(routes::method_not_allowed),
-    );
+    // Submissions have a concurrency budget of their own, apart from the reads'.
+    let mut submit = Router::new()
+        .route(
+            "/v1/endorsements",
+            post(routes::submit).fallback(routes::method_not_allowed),
+        )
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            state.settings.submit_concurrency.max(1),
+        ));
     if state.settings.rate_limit > 0 {
         let per_second = u64::from(state.settings.rate_limit);
         let mut builder = GovernorConfigBuilder::default().key_extractor(PeerIpKeyExtractor);
@@ -169,18 +195,32 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/signatories", get(routes::signatories))
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
-        .method_not_allowed_fallback(routes::method_not_allowed);
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            state.settings.concurrency.max(1),
+        ));
 
-    let concurrency =
-        tower::limit::GlobalConcurrencyLimitLayer::new(state.settings.concurrency.max(1));
     Router::new()
         .merge(reads)
-        .merge(submit)
+        .merge(submit.layer(middleware::from_fn(declared_too_large)))
         .fallback(routes::not_found)
         .layer(middleware::from_fn(cors_reads))
-        .layer(concurrency)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// `413` at once for a declared `Content-Length` over the entry limit, before any of
+/// the body is read and before the request waits for a place in the submission budget.
+async fn declared_too_large(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > signet_core::MAX_ENTRY_SIZE as u64) {
+        return AppError::too_large().into_response();
+    }
+    next.run(request).await
 }
 
 /// `Access-Control-Allow-Origin: *` on every read, whether or not the request carried

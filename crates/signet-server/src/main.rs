@@ -2,59 +2,14 @@
 
 #![forbid(unsafe_code)]
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
 use signet_log::{Config, Log};
-use signet_server::{AppState, Settings, app};
-
-/// Serve a Signet registry: an append-only log of signatures on open letters.
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
-    /// The data directory: the log, its key, the index and the lock.
-    #[arg(long, env = "SIGNET_DATA", default_value = "registry-data")]
-    data: PathBuf,
-    /// The hosted letters (`<slug>.txt` and `<slug>.toml`) [default: <data>/letters].
-    #[arg(long, env = "SIGNET_LETTERS")]
-    letters: Option<PathBuf>,
-    /// The address to listen on; port 0 picks a free port.
-    #[arg(long, env = "SIGNET_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// The log's origin, a schema-less URL; fixed at the first start [default for a new
-    /// log: localhost/signet].
-    #[arg(long, env = "SIGNET_ORIGIN")]
-    origin: Option<String>,
-    /// Submissions per second allowed to one client IP (with a small burst); 0 turns the
-    /// limit off.
-    #[arg(long, env = "SIGNET_RATE_LIMIT", default_value_t = 20)]
-    rate_limit: u32,
-    /// How long the sequencer gathers submissions into one batch, in milliseconds.
-    #[arg(long, env = "SIGNET_BATCH_INTERVAL_MS", default_value_t = 5)]
-    batch_interval_ms: u64,
-    /// How many submissions may wait for the sequencer; more are answered 503.
-    #[arg(long, env = "SIGNET_POOL_SIZE", default_value_t = 8192)]
-    pool_size: usize,
-    /// The most submissions integrated in one batch.
-    #[arg(long, env = "SIGNET_MAX_BATCH", default_value_t = 4096)]
-    max_batch: usize,
-    /// Requests taking longer than this many seconds are answered 503.
-    #[arg(long, env = "SIGNET_REQUEST_TIMEOUT", default_value_t = 30)]
-    request_timeout: u64,
-    /// Requests handled at once; more wait their turn.
-    #[arg(long, env = "SIGNET_CONCURRENCY", default_value_t = 1024)]
-    concurrency: usize,
-    /// Hash tiles kept in memory for proofs (about 16 KiB each).
-    #[arg(long, env = "SIGNET_TILE_CACHE", default_value_t = 1024)]
-    tile_cache: usize,
-    /// Rebuild the index from the log before serving.
-    #[arg(long)]
-    reindex: bool,
-}
+use signet_server::cli::Args;
+use signet_server::{AppState, app, serve};
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
@@ -113,19 +68,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("log size: {}", log.head().size);
     println!("listening on http://{addr}");
 
-    let settings = Settings {
-        rate_limit: args.rate_limit,
-        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
-        concurrency: args.concurrency,
-    };
-    let router = app(AppState::new(log.clone(), settings));
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving")?;
+    let settings = args.settings();
+    let router = app(AppState::new(log.clone(), settings.clone()));
+    serve(listener, router, settings, shutdown_signal())
+        .await
+        .context("serving")?;
     tracing::info!("no longer accepting connections; integrating pending submissions");
     tokio::task::spawn_blocking(move || log.close())
         .await

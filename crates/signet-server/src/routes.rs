@@ -1,9 +1,6 @@
-//! The handlers of DESIGN §5.
+//! The handlers of the HTTP API (see docs/http-api.md).
 
-use std::collections::HashMap;
-
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,18 +8,26 @@ use serde_json::{Value, json};
 use signet_core::{Entry, MAX_ENTRY_SIZE, Statement, TileId, Timestamp};
 use signet_log::{SignatoryQuery, StatusFilter};
 
+use crate::query::{Query, number};
 use crate::{AppError, AppState};
 
 type Result<T, E = AppError> = std::result::Result<T, E>;
 
-/// Runs blocking log work (file reads, SQLite) off the async workers.
+/// Runs a read of the log (tiles, bundles, SQLite) on the blocking pool: on a cache
+/// miss it may wait for storage, which could be remote, and must not hold an async
+/// worker meanwhile. Its errors are the log's own, never the client's.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, signet_log::Error> + Send + 'static,
 ) -> Result<T> {
     match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(AppError::from),
+        Ok(r) => r.map_err(AppError::from_read),
         Err(e) => Err(AppError::internal(e)),
     }
+}
+
+/// Refuses any query parameter on a route that takes none.
+fn no_query(q: Option<String>) -> Result<()> {
+    Query::parse(q.as_deref(), &[]).map(drop)
 }
 
 fn text(body: String, cache: &'static str) -> Response {
@@ -39,11 +44,20 @@ fn text(body: String, cache: &'static str) -> Response {
         .into_response()
 }
 
-pub(crate) async fn checkpoint(State(s): State<AppState>) -> Response {
-    text(s.log().head().text.clone(), "no-store")
+pub(crate) async fn checkpoint(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
+    no_query(q)?;
+    Ok(text(s.log().head().text.clone(), "no-store"))
 }
 
-pub(crate) async fn tile(State(s): State<AppState>, Path(rest): Path<String>) -> Result<Response> {
+pub(crate) async fn tile(
+    State(s): State<AppState>,
+    Path(rest): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
+    no_query(q)?;
     let path = format!("tile/{rest}");
     let tile = TileId::parse_path(&path)
         .map_err(|_| AppError::not_found(format!("no tile at /{path}")))?;
@@ -72,20 +86,29 @@ pub(crate) async fn tile(State(s): State<AppState>, Path(rest): Path<String>) ->
         .into_response())
 }
 
+/// Reads a submission's body: at most [`MAX_ENTRY_SIZE`] bytes, all of them within the
+/// body deadline of the headers.
+async fn read_body(s: &AppState, body: Body) -> Result<axum::body::Bytes> {
+    use http_body_util::BodyExt as _;
+    let deadline = s.settings.body_timeout;
+    let collect = http_body_util::Limited::new(body, MAX_ENTRY_SIZE).collect();
+    match tokio::time::timeout(deadline, collect).await {
+        Err(_) => Err(AppError::body_timeout(deadline)),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(AppError::too_large()),
+        Ok(Err(e)) => Err(AppError::bad_request(format!(
+            "cannot read the body: {e}; send the signed note as the whole body"
+        ))),
+    }
+}
+
 pub(crate) async fn submit(
     State(s): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
+    RawQuery(q): RawQuery,
+    body: Body,
 ) -> Result<Response> {
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::too_large()
-        } else {
-            AppError::bad_request(format!("cannot read the body: {r}"))
-        }
-    })?;
-    if body.len() > MAX_ENTRY_SIZE {
-        return Err(AppError::too_large());
-    }
+    no_query(q)?;
+    let body = read_body(&s, body).await?;
     let entry = Entry::parse(&body)?;
     let now = Timestamp::from_unix(s.now())?;
     entry.statement().time().check_not_future(now)?;
@@ -104,7 +127,8 @@ pub(crate) async fn submit(
     Ok((status, axum::Json(body)).into_response())
 }
 
-pub(crate) async fn log_info(State(s): State<AppState>) -> Result<Response> {
+pub(crate) async fn log_info(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response> {
+    no_query(q)?;
     let log = s.log_arc();
     let letters = blocking(move || log.letters()).await?;
     let log = s.log();
@@ -126,7 +150,12 @@ pub(crate) async fn log_info(State(s): State<AppState>) -> Result<Response> {
     .into_response())
 }
 
-pub(crate) async fn letter(State(s): State<AppState>, Path(key): Path<String>) -> Result<Response> {
+pub(crate) async fn letter(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
+    no_query(q)?;
     let log = s.log_arc();
     let lookup = key.clone();
     let found = blocking(move || log.letter(&lookup)).await?;
@@ -142,23 +171,13 @@ pub(crate) async fn letter(State(s): State<AppState>, Path(key): Path<String>) -
     .into_response())
 }
 
-fn parse_index(what: &str, value: &str) -> Result<u64> {
-    // Only plain decimal digits: no sign, no spaces, no hex.
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::bad_request(format!(
-            "{what} must be a non-negative decimal integer, not {value:?}"
-        )));
-    }
-    value
-        .parse()
-        .map_err(|_| AppError::bad_request(format!("{what} is too large: {value:?}")))
-}
-
 pub(crate) async fn entry(
     State(s): State<AppState>,
     Path(index): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let index = parse_index("index", &index)?;
+    no_query(q)?;
+    let index = number("the entry index", &index)?;
     let log = s.log_arc();
     if index >= log.head().size {
         return Err(AppError::not_found(format!(
@@ -167,8 +186,9 @@ pub(crate) async fn entry(
         )));
     }
     let bytes = blocking(move || log.entry(index)).await?;
-    let entry = Entry::parse(&bytes)
-        .map_err(|e| AppError::internal(format!("stored entry {index}: {e}")))?;
+    let entry = Entry::parse(&bytes).map_err(|e| {
+        AppError::corrupt_storage(format!("stored entry {index} does not parse: {e}"))
+    })?;
     let st = entry.statement();
     let mut body = json!({
         "index": index,
@@ -204,62 +224,13 @@ pub(crate) async fn entry(
     Ok(axum::Json(body).into_response())
 }
 
-fn query_map(q: Option<String>) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for pair in q
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = percent_decode(k)?;
-        let v = percent_decode(v)?;
-        if out.insert(k.clone(), v).is_some() {
-            return Err(AppError::bad_request(format!(
-                "the parameter {k:?} is given twice"
-            )));
-        }
-    }
-    Ok(out)
-}
-
-/// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
-fn percent_decode(s: &str) -> Result<String> {
-    let bad = || AppError::bad_request(format!("bad percent-encoding in {s:?}"));
-    let mut out = Vec::with_capacity(s.len());
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
-                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| bad())
-}
-
-fn required(params: &HashMap<String, String>, name: &str) -> Result<u64> {
-    let v = params
-        .get(name)
-        .ok_or_else(|| AppError::bad_request(format!("the parameter {name} is required")))?;
-    parse_index(name, v)
-}
-
 pub(crate) async fn inclusion(
     State(s): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let params = query_map(q)?;
-    let index = required(&params, "index")?;
-    let size = required(&params, "size")?;
+    let params = Query::parse(q.as_deref(), &["index", "size"])?;
+    let index = params.required_number("index")?;
+    let size = params.required_number("size")?;
     let log = s.log_arc();
     let tree = log.head().size;
     if index >= size || size > tree {
@@ -267,9 +238,7 @@ pub(crate) async fn inclusion(
             "need 0 <= index < size <= {tree} (the tree size); got index {index}, size {size}"
         )));
     }
-    // Proofs come from cached tiles (or small page-cached files): cheaper inline than
-    // the hand-off to a blocking thread.
-    let hashes = log.inclusion_proof(index, size)?;
+    let hashes = blocking(move || log.inclusion_proof(index, size)).await?;
     let hashes: Vec<String> = hashes.iter().map(|h| h.to_base64()).collect();
     Ok(axum::Json(json!({"index": index, "size": size, "hashes": hashes})).into_response())
 }
@@ -278,9 +247,9 @@ pub(crate) async fn consistency(
     State(s): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let params = query_map(q)?;
-    let old = required(&params, "old")?;
-    let size = required(&params, "size")?;
+    let params = Query::parse(q.as_deref(), &["old", "size"])?;
+    let old = params.required_number("old")?;
+    let size = params.required_number("size")?;
     let log = s.log_arc();
     let tree = log.head().size;
     if old > size || size > tree {
@@ -288,7 +257,7 @@ pub(crate) async fn consistency(
             "need 0 <= old <= size <= {tree} (the tree size); got old {old}, size {size}"
         )));
     }
-    let hashes = log.consistency_proof(old, size)?;
+    let hashes = blocking(move || log.consistency_proof(old, size)).await?;
     let hashes: Vec<String> = hashes.iter().map(|h| h.to_base64()).collect();
     Ok(axum::Json(json!({"old": old, "size": size, "hashes": hashes})).into_response())
 }
@@ -296,8 +265,10 @@ pub(crate) async fn consistency(
 pub(crate) async fn proof(
     State(s): State<AppState>,
     Path(index): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let index = parse_index("index", &index)?;
+    no_query(q)?;
+    let index = number("the entry index", &index)?;
     let log = s.log_arc();
     let size = log.head().size;
     if index >= size {
@@ -305,7 +276,7 @@ pub(crate) async fn proof(
             "no entry {index}: the log has {size} entries"
         )));
     }
-    let proof = log.tlog_proof(index)?;
+    let proof = blocking(move || log.tlog_proof(index)).await?;
     Ok(text(
         String::from_utf8_lossy(&proof.to_bytes()).into_owned(),
         "no-store",
@@ -316,19 +287,14 @@ pub(crate) async fn signatories(
     State(s): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let params = query_map(q)?;
-    for k in params.keys() {
-        if !matches!(k.as_str(), "letter" | "q" | "status" | "after" | "limit") {
-            return Err(AppError::bad_request(format!("unknown parameter {k:?}")));
-        }
-    }
+    let params = Query::parse(q.as_deref(), &["letter", "q", "status", "after", "limit"])?;
     let letter = params
         .get("letter")
         .ok_or_else(|| {
             AppError::bad_request("the parameter letter (a letter ID or slug) is required")
         })?
-        .clone();
-    let status = match params.get("status").map(String::as_str) {
+        .to_owned();
+    let status = match params.get("status") {
         None | Some("active") => StatusFilter::Active,
         Some("withdrawn") => StatusFilter::Withdrawn,
         Some("all") => StatusFilter::All,
@@ -338,10 +304,9 @@ pub(crate) async fn signatories(
             )));
         }
     };
-    let limit = match params.get("limit") {
+    let limit = match params.number("limit")? {
         None => 100,
-        Some(v) => {
-            let n = parse_index("limit", v)?;
+        Some(n) => {
             if !(1..=500).contains(&n) {
                 return Err(AppError::bad_request(format!(
                     "limit must be between 1 and 500, not {n}"
@@ -350,8 +315,8 @@ pub(crate) async fn signatories(
             n as u32
         }
     };
-    let after = params.get("after").map(|c| decode_cursor(c)).transpose()?;
-    let q = params.get("q").cloned().filter(|q| !q.is_empty());
+    let after = params.get("after").map(decode_cursor).transpose()?;
+    let q = params.get("q").map(str::to_owned).filter(|q| !q.is_empty());
     if q.as_ref().is_some_and(|q| q.chars().count() > 256) {
         return Err(AppError::bad_request("q is at most 256 characters"));
     }
@@ -403,26 +368,36 @@ fn decode_cursor(cursor: &str) -> Result<u64> {
         .ok_or_else(|| AppError::bad_request("after is not a cursor this server gave out"))
 }
 
-pub(crate) async fn healthz(State(s): State<AppState>) -> Response {
-    axum::Json(json!({"status": "ok", "size": s.log().head().size})).into_response()
+/// `200` while the log can write, `503` with the log's reason while it cannot.
+pub(crate) async fn healthz(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response> {
+    no_query(q)?;
+    Ok(match s.log().health() {
+        Ok(()) => axum::Json(json!({"status": "ok", "size": s.log().head().size})).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "failing", "reason": reason})),
+        )
+            .into_response(),
+    })
 }
 
-pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
+pub(crate) async fn metrics(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response> {
+    no_query(q)?;
     let mut out = String::new();
     s.log().metrics().render(&mut out, s.log().head().size);
     s.metrics().render(&mut out);
-    (
+    Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
         out,
     )
-        .into_response()
+        .into_response())
 }
 
 pub(crate) async fn not_found() -> AppError {
-    AppError::not_found("no such route; see DESIGN §5 for the API")
+    AppError::not_found("no such route; docs/http-api.md lists the API")
 }
 
 pub(crate) async fn method_not_allowed() -> AppError {

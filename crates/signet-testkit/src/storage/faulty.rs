@@ -22,7 +22,11 @@ const GATE_LIMIT: Duration = Duration::from_secs(60);
 /// - [`Faulty::close_gate`] holds every `write_tiles` until [`Faulty::open_gate`], to
 ///   keep the sequencer busy;
 /// - [`Faulty::set_broken`] makes every call fail as a process out of file descriptors
-///   would (`Too many open files`) until it is unset: a transient fault.
+///   would (`Too many open files`) until it is unset: a transient fault;
+///   [`Faulty::set_fail_writes`] and [`Faulty::set_fail_reads`] do the same for writes
+///   or for tile reads alone;
+/// - [`Faulty::set_read_delay`] makes every tile read wait, like a remote store on a
+///   cache miss, and [`Faulty::slow_reads`] counts the reads that waited.
 #[derive(Debug)]
 pub struct Faulty<S> {
     inner: S,
@@ -32,6 +36,10 @@ pub struct Faulty<S> {
     complete: AtomicBool,
     dead: AtomicBool,
     broken: AtomicBool,
+    fail_writes: AtomicBool,
+    fail_reads: AtomicBool,
+    read_delay: Mutex<Option<Duration>>,
+    slow_reads: AtomicUsize,
     gate: Mutex<bool>,
     changed: Condvar,
 }
@@ -47,6 +55,10 @@ impl<S: Storage> Faulty<S> {
             complete: AtomicBool::new(false),
             dead: AtomicBool::new(false),
             broken: AtomicBool::new(false),
+            fail_writes: AtomicBool::new(false),
+            fail_reads: AtomicBool::new(false),
+            read_delay: Mutex::new(None),
+            slow_reads: AtomicUsize::new(0),
             gate: Mutex::new(true),
             changed: Condvar::new(),
         }
@@ -85,6 +97,29 @@ impl<S: Storage> Faulty<S> {
         self.broken.store(broken, Ordering::SeqCst);
     }
 
+    /// While set, every write fails with `Too many open files`.
+    pub fn set_fail_writes(&self, fail: bool) {
+        self.fail_writes.store(fail, Ordering::SeqCst);
+    }
+
+    /// While set, every tile read fails with `Too many open files`.
+    pub fn set_fail_reads(&self, fail: bool) {
+        self.fail_reads.store(fail, Ordering::SeqCst);
+    }
+
+    /// Every tile read waits `delay` first (`None`: no wait).
+    pub fn set_read_delay(&self, delay: Option<Duration>) {
+        *self
+            .read_delay
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = delay;
+    }
+
+    /// How many tile reads waited for the read delay.
+    pub fn slow_reads(&self) -> usize {
+        self.slow_reads.load(Ordering::SeqCst)
+    }
+
     /// Holds every `write_tiles` until [`Faulty::open_gate`].
     pub fn close_gate(&self) {
         *self.gate.lock().unwrap_or_else(PoisonError::into_inner) = false;
@@ -117,11 +152,16 @@ impl<S: Storage> Faulty<S> {
             return Err(Error::Injected("the process is dead"));
         }
         if self.broken.load(Ordering::SeqCst) {
-            // EMFILE, as `open` reports it when the process has no descriptor left.
-            return Err(Error::storage(
-                "test",
-                std::io::Error::from_raw_os_error(24),
-            ));
+            return Err(emfile());
+        }
+        Ok(())
+    }
+
+    /// A live process whose writes may fail.
+    fn writable(&self) -> Result<(), Error> {
+        self.alive()?;
+        if self.fail_writes.load(Ordering::SeqCst) {
+            return Err(emfile());
         }
         Ok(())
     }
@@ -143,6 +183,11 @@ impl<S: Storage> Faulty<S> {
     }
 }
 
+/// EMFILE, as `open` reports it when the process has no descriptor left.
+fn emfile() -> Error {
+    Error::storage("test", std::io::Error::from_raw_os_error(24))
+}
+
 impl<S: Storage> Storage for Faulty<S> {
     fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, Error> {
         self.alive()?;
@@ -150,7 +195,7 @@ impl<S: Storage> Storage for Faulty<S> {
     }
 
     fn swap_checkpoint(&self, old: Option<&[u8]>, new: &[u8]) -> Result<(), Error> {
-        self.alive()?;
+        self.writable()?;
         if self.fault() {
             if self.completes() {
                 self.inner.swap_checkpoint(old, new)?;
@@ -162,12 +207,23 @@ impl<S: Storage> Storage for Faulty<S> {
 
     fn read_tile(&self, tile: TileId) -> Result<Option<Vec<u8>>, Error> {
         self.alive()?;
+        let delay = *self
+            .read_delay
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(delay) = delay {
+            self.slow_reads.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(delay);
+        }
+        if self.fail_reads.load(Ordering::SeqCst) {
+            return Err(emfile());
+        }
         self.inner.read_tile(tile)
     }
 
     fn write_tiles(&self, tiles: &[(TileId, Vec<u8>)]) -> Result<(), Error> {
         self.wait_at_gate()?;
-        self.alive()?;
+        self.writable()?;
         if self.fault() {
             let written = if self.completes() {
                 tiles
