@@ -73,6 +73,12 @@ pub struct Args {
     /// Rebuild the index from the log before serving.
     #[arg(long)]
     pub reindex: bool,
+    /// Audit the stored log offline instead of serving it: every entry bundle, every
+    /// tile, every signature and every rule of state. Names every bad file; exits 0 when
+    /// the log is sound, 1 when it is not. Refuses to run beside a server on the same
+    /// data directory.
+    #[arg(long, conflicts_with = "reindex")]
+    pub check: bool,
 }
 
 impl Args {

@@ -21,6 +21,9 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    if args.check {
+        return check(&args.data);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,6 +39,27 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("signet-server: {e:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--check`: the offline audit of the stored log. Its report goes to stdout.
+fn check(data: &std::path::Path) -> std::process::ExitCode {
+    match signet_log::check_dir(data) {
+        Ok(report) => {
+            println!("{report}");
+            if report.is_sound() {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!(
+                "signet-server: cannot check the registry in {}: {e}",
+                data.display()
+            );
+            std::process::ExitCode::from(2)
         }
     }
 }
