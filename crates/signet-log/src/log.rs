@@ -526,8 +526,12 @@ fn start_key(config: &Config, storage: &dyn Storage) -> Result<SigningKey, Error
         None => {}
     }
     let origin = config.origin.as_deref().unwrap_or(DEFAULT_ORIGIN);
-    let name = KeyName::parse(origin)
-        .map_err(|e| Error::Config(format!("--origin {origin:?} cannot be a key name: {e}")))?;
+    // The origin is the key name of the log's own entries, whose rule is stricter than a
+    // note's (docs/protocol.md, *Key names*): checked here, so that a bad origin is a
+    // clear error at the first start rather than a refused registration.
+    let name = signet_core::entry::check_log_key_name(origin)
+        .and_then(|()| KeyName::parse(origin))
+        .map_err(|e| Error::Config(format!("--origin {origin:?} cannot be a log's origin: {e}")))?;
     let mut seed = zeroizing_seed();
     getrandom::fill(&mut seed[..]).map_err(|e| Error::NoRandomness(e.to_string()))?;
     let key = SigningKey::from_seed(name, SignatureType::Ed25519, &seed);

@@ -205,6 +205,31 @@ async fn the_origin_cannot_change() {
     assert_eq!(log.origin(), "example.org/one");
 }
 
+/// An origin that cannot be the key name of the log's own entries is refused at the
+/// first start, with the rule, and no key or log is made.
+#[tokio::test]
+async fn an_origin_outside_the_rule_is_refused_at_the_first_start() {
+    for origin in [
+        "example.org/ünï",
+        "example.org/a b",
+        "a+b",
+        &"x".repeat(256),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Log::open(Config {
+            origin: Some(origin.to_owned()),
+            ..config(dir.path())
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{origin}: {err}");
+        assert!(
+            err.to_string().contains("printable ASCII"),
+            "{origin}: {err}"
+        );
+        assert!(!dir.path().join("log.key").exists(), "{origin}");
+    }
+}
+
 #[tokio::test]
 async fn the_index_catches_up_and_rebuilds() {
     let dir = tempfile::tempdir().unwrap();
