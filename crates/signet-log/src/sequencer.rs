@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use signet_core::edge::Edge;
-use signet_core::state::Decision;
+use signet_core::state::{Decision, Known as _};
 use signet_core::{Checkpoint, Entry, SigningKey, Statement, Timestamp, VerifierKey};
 use tokio::sync::oneshot;
 
@@ -47,6 +47,9 @@ pub(crate) type Answer = Result<(Decision, Arc<Head>), Error>;
 struct Submission {
     entry: Entry,
     reply: oneshot::Sender<Answer>,
+    /// True for the log's own entries (letter registrations it signs at start); false
+    /// for everything submitted from outside.
+    own: bool,
     /// When it entered the pool: a batch closes one interval after its first arrival.
     arrived: Instant,
 }
@@ -220,6 +223,7 @@ impl Sequencer {
         match self.tx.try_send(Msg::Submit(Submission {
             entry,
             reply,
+            own: false,
             arrived: Instant::now(),
         })) {
             Ok(()) => Ok(rx),
@@ -318,6 +322,7 @@ impl Writer {
             batch.push(Submission {
                 entry,
                 reply,
+                own: true,
                 arrived: Instant::now(),
             });
             waiting.push(rx);
@@ -581,7 +586,20 @@ impl Writer {
         let mut appended: Vec<&[u8]> = Vec::new();
         for p in batch {
             let next = start + appended.len() as u64;
-            let decision = view.decide(p.entry.statement(), p.entry.leaf_hash(), next)?;
+            let decision = if !p.own
+                && matches!(p.entry.statement(), Statement::Letter(_))
+                && view.logged(&p.entry.leaf_hash())?.is_none()
+            {
+                // The log writes its own registrations; a submitted one is accepted only
+                // as the bytes of one already logged (docs/protocol.md, *Rules of state*).
+                Decision::Refused(signet_core::Error::StateRule(
+                    "letter registrations are written by the log itself; this one is not in \
+                     the log, so it cannot be submitted"
+                        .into(),
+                ))
+            } else {
+                view.decide(p.entry.statement(), p.entry.leaf_hash(), next)?
+            };
             if matches!(decision, Decision::Append { .. }) {
                 appended.push(p.entry.bytes());
             }

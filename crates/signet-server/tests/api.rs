@@ -602,6 +602,43 @@ async fn bad_input_is_refused_with_a_clear_4xx() {
     assert_eq!(post(&s.app, reference).await.status, StatusCode::CREATED);
 }
 
+/// Letter registrations are the log's own entries: one signed with the log's very key but
+/// not in the log is refused (422), while the bytes of a logged one are that entry (200).
+#[tokio::test]
+async fn submitted_letter_registrations_are_refused_unless_logged() {
+    let s = server();
+    let log_key = SigningKey::parse(
+        std::fs::read_to_string(s.log.data_dir().join("log.key"))
+            .unwrap()
+            .trim_end(),
+    )
+    .unwrap();
+    let registration = Statement::Letter(signet_core::LetterRegistration {
+        letter: signet_core::LetterId(signet_core::Hash([6; 32])),
+        slug: signet_core::entry::Slug::parse("by-the-log-key").unwrap(),
+        title: "Signed with the log's own key".into(),
+        language: signet_core::entry::Language::parse("en").unwrap(),
+        time: Timestamp::from_unix(T0).unwrap(),
+        key: log_key.verifier(),
+    })
+    .sign(&log_key)
+    .unwrap();
+    let size = s.log.head().size;
+    let a = post(&s.app, registration.bytes().to_vec()).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+    assert!(
+        a.text().contains("written by the log itself"),
+        "{}",
+        a.text()
+    );
+    assert_eq!(s.log.head().size, size, "nothing was appended");
+
+    let logged = s.log.entry(0).unwrap();
+    let a = post(&s.app, logged).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.json()["index"], 0);
+}
+
 #[tokio::test]
 async fn names_in_any_script_are_accepted_and_searchable() {
     let s = server();
