@@ -22,7 +22,7 @@ fn letter_hash() {
     let mut cmd = s.cmd(&["letter", "hash", "-"]);
     cmd.write_stdin(messy);
     assert_eq!(s.run_cmd(cmd, 0).stdout, format!("{}\n", letter_id()));
-    // The DESIGN example letter from the seed.
+    // The hosted letter (docs/protocol.md, *The hosted letter*).
     s.write("seed.txt", b"\xff\xfe not utf-8");
     s.run(&["letter", "hash", "seed.txt"], 2).says("seed.txt");
     s.write("empty.txt", "\n \n\t\n");
