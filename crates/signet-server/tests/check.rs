@@ -1,5 +1,10 @@
 //! `signet-server --check`: the offline audit of a stored log, run as an operator runs it.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken invariant"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

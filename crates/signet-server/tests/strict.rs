@@ -284,9 +284,8 @@ async fn healthz_tells_the_truth_about_failing_storage() {
     // unhealthy; /healthz says exactly what the log says.
     let h = get(&app, "/healthz").await;
     let body = h.json();
-    let reason = log
-        .health()
-        .expect_err("a failed write makes the log unhealthy");
+    // A failed write makes the log unhealthy.
+    let reason = log.health().unwrap_err();
     assert_eq!(h.status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "failing", "{body}");
     assert_eq!(body["reason"], reason.as_str(), "{body}");
