@@ -124,6 +124,14 @@ impl Log {
                 dir: data.clone(),
                 reason,
             },
+            // Found at start, corrupt storage means the log cannot be opened at all.
+            Error::CorruptStorage { file, reason } => Error::Corrupt {
+                dir: data.clone(),
+                reason: format!(
+                    "{file} {reason}; restore it from a backup or a mirror \
+                     (signet-server --check lists every bad file)"
+                ),
+            },
             e => e,
         };
         // Before reading anything, make durable what a killed predecessor may have left
