@@ -5,7 +5,7 @@
     reason = "a test fails loudly on a broken invariant"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use signet_core::keys::SignatureType;
 use signet_core::{
@@ -13,10 +13,7 @@ use signet_core::{
     Timestamp,
 };
 use signet_log::{Config, Error, Log, check_dir};
-
-fn letters_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters")
-}
+use signet_testkit::harness::letters_dir;
 
 fn letter_id() -> LetterId {
     let text = std::fs::read(letters_dir().join("pause-giant-ai-experiments.txt")).unwrap();

@@ -17,11 +17,8 @@ use signet_core::{
     Withdrawal,
 };
 use signet_log::{Config, Error, FsStorage, Log, SignatoryQuery, StatusFilter, Storage};
+use signet_testkit::harness::letters_dir;
 use signet_testkit::storage::{Faulty, MemStorage, MemStore};
-
-fn letters_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters")
-}
 
 fn letter_id() -> LetterId {
     let text = std::fs::read(letters_dir().join("pause-giant-ai-experiments.txt")).unwrap();

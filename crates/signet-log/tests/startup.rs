@@ -11,12 +11,9 @@ use signet_core::{
     Endorsement, Entry, KeyName, Letter, LetterId, SigningKey, Statement, Timestamp,
 };
 use signet_log::{Config, Log};
+use signet_testkit::harness::letters_dir;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
-
-fn letters_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters")
-}
+use std::path::Path;
 
 fn letter_id() -> LetterId {
     let text = std::fs::read(letters_dir().join("pause-giant-ai-experiments.txt")).unwrap();

@@ -8,7 +8,7 @@
 )]
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,16 +27,13 @@ use signet_core::{
 };
 use signet_log::{Config, FsStorage, Log};
 use signet_server::{AppState, Settings, app};
+use signet_testkit::harness::letters_dir;
 use signet_testkit::storage::Faulty;
 use tower::ServiceExt as _;
 
 /// The server's clock in these tests.
 const NOW: u64 = 1_800_000_000;
 const T0: u64 = NOW - 86_400;
-
-fn letters_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters")
-}
 
 fn letter_id() -> LetterId {
     let text = std::fs::read(letters_dir().join("pause-giant-ai-experiments.txt")).unwrap();

@@ -5,14 +5,11 @@
     reason = "a test fails loudly on a broken invariant"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use signet_log::{Config, Log};
-
-fn letters_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters")
-}
+use signet_testkit::harness::letters_dir;
 
 fn check(data: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_signet-server"))

@@ -9,7 +9,7 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -18,10 +18,7 @@ use signet_core::keys::SignatureType;
 use signet_core::{Endorsement, KeyName, Letter, SigningKey, Statement, Timestamp};
 use signet_log::{Config, Log};
 use signet_server::{AppState, Settings, app};
-
-fn letters_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters")
-}
+use signet_testkit::harness::letters_dir;
 
 fn unix_now() -> u64 {
     SystemTime::now()

@@ -6,7 +6,7 @@
     reason = "a test fails loudly on a broken invariant"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,11 +20,8 @@ use signet_core::keys::SignatureType;
 use signet_core::{Endorsement, KeyName, Letter, SigningKey, Statement, Timestamp};
 use signet_log::{Config, FsStorage, Log};
 use signet_server::{AppState, Settings, app};
+use signet_testkit::harness::letters_dir;
 use tower::ServiceExt as _;
-
-fn letters_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters")
-}
 
 fn letter() -> Letter {
     let text = std::fs::read(letters_dir().join("pause-giant-ai-experiments.txt")).unwrap();
