@@ -289,6 +289,14 @@ impl Log {
         self.read_tree(|reader, head| tlog_proof(reader, at, index, head.size))
     }
 
+    /// Runs the reads in `f` (proofs, entries, tiles) from the caches of already checked
+    /// tiles only, never touching storage: `None` when `f` needed storage, and must then
+    /// run again where blocking is allowed. A server calls this on its async workers and
+    /// hands only the misses to a blocking thread.
+    pub fn cached<R>(&self, f: impl FnOnce(&Log) -> R) -> Option<R> {
+        crate::tree::cached(|| f(self))
+    }
+
     /// The `.tlog-proof` of entry `index` at the latest checkpoint.
     pub fn tlog_proof(&self, index: u64) -> Result<TlogProof, Error> {
         self.read_tree(|reader, head| tlog_proof(reader, head, index, head.size))

@@ -1,6 +1,7 @@
 //! Reading the stored tree: tiles as of a tree size, subtree hashes, proofs and entries,
 //! with bounded caches so that proofs rarely touch the disk.
 
+use std::cell::Cell;
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +13,60 @@ use signet_core::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileLevel};
 use signet_core::{Hash, SignedCheckpoint, TileId, VerifierKey};
 
 use crate::{Error, Storage};
+
+/// Whether the reads on this thread may touch storage (see [`cached`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Reads go to storage on a cache miss (the default).
+    Open,
+    /// Reads answer from the caches only; a miss fails the read.
+    CacheOnly,
+    /// A cache-only read missed: its answer is to be thrown away.
+    Missed,
+}
+
+thread_local! {
+    static GATE: Cell<Gate> = const { Cell::new(Gate::Open) };
+}
+
+/// Runs `f` with every read answered from the caches of already checked tiles, never
+/// from storage. Returns `None` when `f` needed storage: its answer is then unfinished
+/// and the caller must run it again where blocking is allowed.
+///
+/// This is what lets a server answer a proof on an async worker when the tiles it needs
+/// are cached (almost always) and hand the read to a blocking thread only on a miss.
+pub(crate) fn cached<R>(f: impl FnOnce() -> R) -> Option<R> {
+    /// Reopens the gate however `f` ends, a panic included.
+    struct Reopen;
+    impl Drop for Reopen {
+        fn drop(&mut self) {
+            GATE.with(|g| g.set(Gate::Open));
+        }
+    }
+    if GATE.with(Cell::get) != Gate::Open {
+        // Already inside a cache-only read: the outer one decides.
+        return Some(f());
+    }
+    GATE.with(|g| g.set(Gate::CacheOnly));
+    let reopen = Reopen;
+    let answer = f();
+    let missed = GATE.with(Cell::get) == Gate::Missed;
+    drop(reopen);
+    (!missed).then_some(answer)
+}
+
+/// Fails a storage read inside [`cached`], marking the read as missed.
+fn storage_allowed() -> Result<(), Error> {
+    GATE.with(|g| match g.get() {
+        Gate::Open => Ok(()),
+        Gate::CacheOnly | Gate::Missed => {
+            g.set(Gate::Missed);
+            Err(Error::Unavailable {
+                reason: "not cached (a cache-only read, retried off the async workers)".into(),
+            })
+        }
+    })
+}
 
 /// A hash tile with every complete internal node above its hashes, so that the hash of
 /// any aligned run (a subtree whose hash lives in this tile) is a lookup, not up to 127
@@ -213,6 +268,7 @@ impl TreeReader {
             tile: "checkpoint".into(),
             reason: why,
         };
+        storage_allowed()?;
         let bytes = self
             .storage
             .read_checkpoint()?
@@ -436,6 +492,7 @@ impl TreeReader {
     }
 
     fn read(&self, tile: TileId) -> Result<Vec<u8>, Error> {
+        storage_allowed()?;
         self.storage
             .read_tile(tile)?
             .ok_or_else(|| corrupt(tile, "missing"))

@@ -882,3 +882,57 @@ async fn corruption_found_in_recovery_stops_the_log_until_restart() {
     let err = Log::open(config(dir.path())).unwrap_err();
     assert!(matches!(err, Error::Corrupt { .. }), "{err}");
 }
+
+/// `Log::cached` answers from the caches of checked tiles without touching storage, and
+/// says `None` (rather than an error, or an answer built from unchecked data) whenever a
+/// read would need storage, so a server can run warm reads on its async workers.
+#[tokio::test]
+async fn cached_reads_never_touch_storage_and_say_when_they_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemStore::new();
+    {
+        let log = Log::open_with(
+            config(dir.path()),
+            Arc::new(MemStorage::open(&store).unwrap()),
+        )
+        .unwrap();
+        for n in 0..300 {
+            log.submit(endorse(n, T0)).await.unwrap();
+        }
+        log.close();
+    }
+    // Reopened, its caches hold only what the start itself checked.
+    let storage = Arc::new(Faulty::new(MemStorage::open(&store).unwrap()));
+    let log = Log::open_with(config(dir.path()), storage.clone()).unwrap();
+    let size = log.head().size;
+    // Cold: the cache-only read gives up instead of reading, even from a store that
+    // would fail, and says so with `None`.
+    storage.set_fail_reads(true);
+    assert!(
+        log.cached(|l| l.tlog_proof(3)).is_none(),
+        "a cold proof needed no storage?"
+    );
+    assert!(
+        log.cached(|l| l.entry(3)).is_none(),
+        "a cold entry needed no storage?"
+    );
+    // The gate reopens afterwards: an ordinary read reaches storage (and fails here).
+    assert!(
+        log.tlog_proof(3).is_err(),
+        "the failing store was not reached"
+    );
+    storage.set_fail_reads(false);
+    let proof = log.tlog_proof(3).unwrap();
+    let entry = log.entry(3).unwrap();
+    // Warm: the same reads answer from the caches alone, with the same bytes.
+    storage.set_fail_reads(true);
+    let cached = log
+        .cached(|l| l.tlog_proof(3))
+        .expect("a warm proof is cached");
+    assert_eq!(cached.unwrap().to_bytes(), proof.to_bytes());
+    let cached = log.cached(|l| l.entry(3)).expect("a warm entry is cached");
+    assert_eq!(cached.unwrap(), entry);
+    let inclusion = log.cached(|l| l.inclusion_proof(3, size)).expect("warm");
+    assert_eq!(inclusion.unwrap(), proof.hashes);
+    storage.set_fail_reads(false);
+}

@@ -25,6 +25,19 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+/// Runs a read of the log's tree (a proof, an entry, a tile): on the async worker when
+/// everything it needs is in the log's caches of checked tiles (the common case, with no
+/// thread hand-off), else on the blocking pool like [`blocking`].
+async fn tree_read<T: Send + 'static>(
+    log: std::sync::Arc<signet_log::Log>,
+    f: impl Fn(&signet_log::Log) -> Result<T, signet_log::Error> + Send + 'static,
+) -> Result<T> {
+    if let Some(answer) = log.cached(&f) {
+        return answer.map_err(AppError::from_read);
+    }
+    blocking(move || f(&log)).await
+}
+
 /// Refuses any query parameter on a route that takes none.
 fn no_query(q: Option<String>) -> Result<()> {
     Query::parse(q.as_deref(), &[]).map(drop)
@@ -62,7 +75,7 @@ pub(crate) async fn tile(
     let tile = TileId::parse_path(&path)
         .map_err(|_| AppError::not_found(format!("no tile at /{path}")))?;
     let log = s.log_arc();
-    let data = blocking(move || log.tile(tile)).await?;
+    let data = tree_read(log, move |log| log.tile(tile)).await?;
     let Some(data) = data else {
         return Err(AppError::not_found(format!(
             "the tree does not cover /{path}"
@@ -185,7 +198,7 @@ pub(crate) async fn entry(
             log.head().size
         )));
     }
-    let bytes = blocking(move || log.entry(index)).await?;
+    let bytes = tree_read(log, move |log| log.entry(index)).await?;
     let entry = Entry::parse(&bytes).map_err(|e| {
         AppError::corrupt_storage(format!("stored entry {index} does not parse: {e}"))
     })?;
@@ -228,38 +241,57 @@ pub(crate) async fn inclusion(
     State(s): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let params = Query::parse(q.as_deref(), &["index", "size"])?;
-    let index = params.required_number("index")?;
-    let size = params.required_number("size")?;
-    let log = s.log_arc();
-    let tree = log.head().size;
-    if index >= size || size > tree {
-        return Err(AppError::bad_request(format!(
-            "need 0 <= index < size <= {tree} (the tree size); got index {index}, size {size}"
-        )));
-    }
-    let hashes = blocking(move || log.inclusion_proof(index, size)).await?;
-    let hashes: Vec<String> = hashes.iter().map(|h| h.to_base64()).collect();
-    Ok(axum::Json(json!({"index": index, "size": size, "hashes": hashes})).into_response())
+    proof_hashes(&s, q, "index", Below::Strictly, |log, index, size| {
+        log.inclusion_proof(index, size)
+    })
+    .await
 }
 
 pub(crate) async fn consistency(
     State(s): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let params = Query::parse(q.as_deref(), &["old", "size"])?;
-    let old = params.required_number("old")?;
+    proof_hashes(&s, q, "old", Below::OrEqual, |log, old, size| {
+        log.consistency_proof(old, size)
+    })
+    .await
+}
+
+/// How the first parameter of a proof route must compare with `size`.
+#[derive(Debug, Clone, Copy)]
+enum Below {
+    /// An inclusion proof's `index < size`.
+    Strictly,
+    /// A consistency proof's `old <= size`.
+    OrEqual,
+}
+
+/// The JSON answer of both proof routes: `{<first>, "size", "hashes"}`, for a `first`
+/// below `size` as `below` says, `size` being at most the tree size.
+async fn proof_hashes(
+    s: &AppState,
+    q: Option<String>,
+    first: &'static str,
+    below: Below,
+    read: fn(&signet_log::Log, u64, u64) -> Result<Vec<signet_core::Hash>, signet_log::Error>,
+) -> Result<Response> {
+    let params = Query::parse(q.as_deref(), &[first, "size"])?;
+    let at = params.required_number(first)?;
     let size = params.required_number("size")?;
     let log = s.log_arc();
     let tree = log.head().size;
-    if old > size || size > tree {
+    let (fits, rule) = match below {
+        Below::Strictly => (at < size, "<"),
+        Below::OrEqual => (at <= size, "<="),
+    };
+    if !fits || size > tree {
         return Err(AppError::bad_request(format!(
-            "need 0 <= old <= size <= {tree} (the tree size); got old {old}, size {size}"
+            "need 0 <= {first} {rule} size <= {tree} (the tree size); got {first} {at}, size {size}"
         )));
     }
-    let hashes = blocking(move || log.consistency_proof(old, size)).await?;
+    let hashes = tree_read(log, move |log| read(log, at, size)).await?;
     let hashes: Vec<String> = hashes.iter().map(|h| h.to_base64()).collect();
-    Ok(axum::Json(json!({"old": old, "size": size, "hashes": hashes})).into_response())
+    Ok(axum::Json(json!({first: at, "size": size, "hashes": hashes})).into_response())
 }
 
 pub(crate) async fn proof(
@@ -276,7 +308,7 @@ pub(crate) async fn proof(
             "no entry {index}: the log has {size} entries"
         )));
     }
-    let proof = blocking(move || log.tlog_proof(index)).await?;
+    let proof = tree_read(log, move |log| log.tlog_proof(index)).await?;
     Ok(text(
         String::from_utf8_lossy(&proof.to_bytes()).into_owned(),
         "no-store",
