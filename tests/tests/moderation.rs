@@ -92,7 +92,11 @@ impl World {
             &server.vkey,
         ]);
         assert_exit(&out, 0, "submit");
-        let t = String::from_utf8_lossy(&out.stderr).into_owned();
+        let t = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let after = t.split("index ").nth(1).unwrap_or_else(|| panic!("{t}"));
         after
             .chars()
@@ -117,7 +121,7 @@ impl World {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    fn watch(&self, server: &Server, extra: &[&str]) -> std::process::Output {
+    fn watch(&self, server: &Server, state: &str, extra: &[&str]) -> std::process::Output {
         let mut args = vec![
             "watch",
             "--server",
@@ -125,7 +129,7 @@ impl World {
             "--log-key",
             &server.vkey,
             "--state",
-            "watch",
+            state,
             "--json",
         ];
         args.extend_from_slice(extra);
@@ -286,7 +290,7 @@ fn watch_reports_look_alikes_once_and_follows() {
     w.submit(&server, "other.txt");
 
     // Once: both look-alikes, in log order, as JSON lines.
-    let out = w.watch(&server, &["--name", "sam altman"]);
+    let out = w.watch(&server, "watch", &["--name", "sam altman"]);
     assert_exit(&out, 0, "watch");
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -300,7 +304,7 @@ fn watch_reports_look_alikes_once_and_follows() {
     assert_eq!(lines[1]["kind"], "endorsement");
 
     // Again with the same state: nothing new to report.
-    let out = w.watch(&server, &["--name", "sam altman"]);
+    let out = w.watch(&server, "watch", &["--name", "sam altman"]);
     assert_exit(&out, 0, "watch again");
     assert!(
         out.stdout.is_empty(),
@@ -312,7 +316,7 @@ fn watch_reports_look_alikes_once_and_follows() {
     let fake_key = std::fs::read_to_string(w.work.join("keys/fake.vkey")).unwrap();
     w.moderate(fake, "--hide", "impersonation", "hide.txt");
     let hide = w.submit(&server, "hide.txt");
-    let out = w.watch(&server, &["--key", fake_key.trim(), "--state", "watch-key"]);
+    let out = w.watch(&server, "watch-key", &["--key", fake_key.trim()]);
     assert_exit(&out, 0, "watch --key");
     let text = String::from_utf8_lossy(&out.stdout);
     let indexes: Vec<u64> = text

@@ -357,7 +357,8 @@ async fn a_hidden_signer_leaves_the_list_but_not_the_log() {
     // A rebuild derives the same from the log.
     let dir = s._dir.path().to_owned();
     s.log.close();
-    let Server { _dir, log, .. } = s;
+    let Server { _dir, log, app } = s;
+    drop(app);
     drop(log);
     let rebuilt = Log::open(Config {
         reindex: true,
