@@ -249,7 +249,7 @@ mod tests {
         let mut seen_signers = HashSet::new();
         for (i, entry) in parsed.iter().enumerate() {
             let statement = entry.statement();
-            assert_eq!(statement.letter(), letter);
+            assert_eq!(statement.letter(), Some(letter));
             let time = statement.time();
             assert!(time >= Timestamp::MIN);
             assert!(

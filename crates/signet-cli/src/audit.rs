@@ -21,6 +21,7 @@ struct Clean<'a> {
     new_entries: u64,
     tiles_checked: u64,
     letters: Vec<Letter>,
+    hides: Vec<Hide>,
     requests: u64,
     bytes: u64,
     state_dir: String,
@@ -34,6 +35,20 @@ struct Letter {
     index: u64,
     active: u64,
     withdrawn: u64,
+    hidden: u64,
+}
+
+/// A hide in effect, in `--json`.
+#[derive(Serialize)]
+struct Hide {
+    index: u64,
+    target: u64,
+    letter: String,
+    reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    moderator: String,
+    time: String,
 }
 
 #[derive(Serialize)]
@@ -123,6 +138,20 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
                     index: l.index,
                     active: l.active,
                     withdrawn: l.withdrawn,
+                    hidden: l.hidden,
+                })
+                .collect(),
+            hides: report
+                .hides
+                .iter()
+                .map(|h| Hide {
+                    index: h.index,
+                    target: h.target,
+                    letter: h.letter.to_string(),
+                    reason: h.reason.clone(),
+                    note: h.note.clone(),
+                    moderator: h.moderator.clone(),
+                    time: h.time.clone(),
                 })
                 .collect(),
             requests: report.requests,
@@ -152,11 +181,12 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
         }
         for l in &report.letters {
             out.push_str(&format!(
-                "letter {} ({}): {} active signers, {} withdrawn (names are self-asserted)\n",
+                "letter {} ({}): {} signers now, {} withdrawn, {} hidden (names are self-asserted)\n",
                 show::escape(&l.slug),
                 l.id,
                 l.active,
-                l.withdrawn
+                l.withdrawn,
+                l.hidden
             ));
         }
         out.push_str(&format!(
@@ -169,7 +199,11 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_misbehaviour(m: &Misbehaviour, json: bool, dir: &std::path::Path) -> Result<()> {
+pub(crate) fn print_misbehaviour(
+    m: &Misbehaviour,
+    json: bool,
+    dir: &std::path::Path,
+) -> Result<()> {
     if json {
         let p = Problem {
             ok: false,

@@ -46,6 +46,12 @@ pub enum Command {
     Proof(ProofArgs),
     /// Audit the whole log incrementally: every entry, every rule, every tile.
     Audit(AuditArgs),
+    /// Sign a moderation as an appointed moderator: hide a signer from a letter's list,
+    /// or show it again. Submit it with `signet submit`.
+    Moderate(ModerateArgs),
+    /// Follow the log, verifying it as an audit does, and report each new entry that
+    /// matches a name (look-alikes included), a key or an identity claim.
+    Watch(WatchArgs),
     /// Print a shell completion script to stdout (for example
     /// `signet completions bash > ~/.local/share/bash-completion/completions/signet`).
     Completions(CompletionsArgs),
@@ -219,4 +225,68 @@ pub struct AuditArgs {
     /// Worker threads [default: twice the number of cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["hide", "show"])))]
+pub struct ModerateArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// The letter: its file or its ID sha256:<hex>.
+    #[arg(long, value_name = "FILE|sha256:HEX")]
+    pub letter: String,
+    /// The index of the endorsement whose signer to hide or show.
+    #[arg(long, value_name = "N")]
+    pub entry: u64,
+    /// Hide the signer from the letter's list.
+    #[arg(long)]
+    pub hide: bool,
+    /// Show a hidden signer again.
+    #[arg(long)]
+    pub show: bool,
+    /// Why: impersonation, spam, abuse, legal, duplicate, reviewed or other.
+    #[arg(long, value_name = "R", value_parser = [
+        "impersonation", "spam", "abuse", "legal", "duplicate", "reviewed", "other",
+    ])]
+    pub reason: String,
+    /// A note shown with the moderation (1 to 256 characters).
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Write the signed moderation here (- for stdout) [default: stdout].
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<String>,
+    /// The time to state, YYYY-MM-DDTHH:MM:SSZ [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Report endorsements whose name contains TEXT, look-alikes included (compared as
+    /// Unicode confusable skeletons of the case-folded NFKC forms). Repeatable.
+    #[arg(long, value_name = "TEXT")]
+    pub name: Vec<String>,
+    /// Report every entry signed by this key (a verifier key or a file holding one), and
+    /// every moderation that targets it. Repeatable.
+    #[arg(long, value_name = "VKEY")]
+    pub key: Vec<String>,
+    /// Report endorsements that make exactly this identity claim. Repeatable.
+    #[arg(long, value_name = "CLAIM")]
+    pub claim: Vec<String>,
+    /// The state directory [default: the audit's default state directory, in a `watch`
+    /// folder of its own].
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Keep watching: check again every --interval seconds until interrupted.
+    #[arg(long)]
+    pub follow: bool,
+    /// Seconds between checks with --follow.
+    #[arg(long, value_name = "S", default_value_t = 60, requires = "follow",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub interval: u64,
+    /// Print one JSON object per line for each match.
+    #[arg(long)]
+    pub json: bool,
 }

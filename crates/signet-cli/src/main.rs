@@ -5,10 +5,12 @@ mod audit;
 mod cli;
 mod io;
 mod keys;
+mod moderate;
 mod net;
 mod show;
 mod sign;
 mod verify;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -63,6 +65,8 @@ fn main() -> ExitCode {
         Command::Submit(args) => net::submit(&args),
         Command::Proof(args) => net::proof(&args),
         Command::Audit(args) => audit::audit(&args),
+        Command::Moderate(args) => moderate::moderate(&args),
+        Command::Watch(args) => watch::watch(&args),
         Command::Completions(args) => completions(args.shell),
     };
     match result {

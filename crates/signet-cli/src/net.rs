@@ -94,11 +94,15 @@ pub fn proof(args: &ProofArgs) -> Result<ExitCode> {
         Statement::Endorsement(e) => format!("an endorsement by {:?} ({SELF_ASSERTED})", e.name),
         Statement::Withdrawal(_) => String::from("a withdrawal"),
         Statement::Letter(l) => format!("the registration of the letter {:?}", l.title),
+        Statement::Moderator(m) => format!("the appointment of moderator {:?}", m.name),
+        Statement::Moderation(m) => format!("a moderation ({} entry {})", m.action, m.entry),
     };
     note!(
         "entry {} is {who} of {}, key fingerprint {}",
         args.index,
-        statement.letter(),
+        statement
+            .letter()
+            .map_or_else(|| "no letter".to_owned(), |l| l.to_string()),
         statement.key().fingerprint()
     );
     note!(

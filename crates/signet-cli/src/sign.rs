@@ -29,12 +29,12 @@ pub fn read_letter(arg: &str) -> Result<Letter> {
 }
 
 /// A `--letter` argument: its ID, and a title when the file has a sibling `.toml`.
-struct LetterChoice {
-    id: LetterId,
-    title: Option<String>,
+pub(crate) struct LetterChoice {
+    pub(crate) id: LetterId,
+    pub(crate) title: Option<String>,
 }
 
-fn choose_letter(arg: &str) -> Result<LetterChoice> {
+pub(crate) fn choose_letter(arg: &str) -> Result<LetterChoice> {
     if arg.starts_with("sha256:") {
         let id = LetterId::from_str(arg).map_err(|e| {
             anyhow!("--letter {arg}: {e}; a letter ID is sha256: and 64 lowercase hex digits")
@@ -60,7 +60,7 @@ fn sibling_title(path: &Path) -> Option<String> {
     table.get("title")?.as_str().map(str::to_owned)
 }
 
-fn time(arg: Option<&str>) -> Result<Timestamp> {
+pub(crate) fn time(arg: Option<&str>) -> Result<Timestamp> {
     if let Some(t) = arg {
         return Timestamp::parse(t)
             .map_err(|e| anyhow!("--time {t}: {e}; write it as 2025-01-31T12:00:00Z"));
@@ -71,7 +71,7 @@ fn time(arg: Option<&str>) -> Result<Timestamp> {
     Timestamp::from_unix(now.as_secs()).context("the system clock is out of range")
 }
 
-fn show_letter(choice: &LetterChoice) {
+pub(crate) fn show_letter(choice: &LetterChoice) {
     match &choice.title {
         Some(title) => note!("letter: {title:?}"),
         None => note!("letter: (no title known; check the ID against the letter you mean)"),
@@ -79,7 +79,7 @@ fn show_letter(choice: &LetterChoice) {
     note!("        {}", choice.id);
 }
 
-fn write_entry(output: Option<&str>, bytes: &[u8], what: &str) -> Result<()> {
+pub(crate) fn write_entry(output: Option<&str>, bytes: &[u8], what: &str) -> Result<()> {
     if let Some(path) = io::write_output(output, bytes)? {
         note!("wrote the {what} to {}", path.display());
         note!(
@@ -90,7 +90,7 @@ fn write_entry(output: Option<&str>, bytes: &[u8], what: &str) -> Result<()> {
     Ok(())
 }
 
-fn sign_statement(statement: &Statement, key: &SigningKey) -> Result<Vec<u8>> {
+pub(crate) fn sign_statement(statement: &Statement, key: &SigningKey) -> Result<Vec<u8>> {
     statement.validate().map_err(|e| anyhow!("{e}"))?;
     let entry = statement.sign(key).context("cannot sign")?;
     Ok(entry.bytes().to_vec())

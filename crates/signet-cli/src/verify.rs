@@ -126,7 +126,7 @@ pub fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Result<ExitCod
         report.kind = Some(entry.statement().kind());
         report.entry = Some(entry_report(entry.statement()));
         if let Some((path, letter)) = &letter {
-            let matches = letter.id() == entry.statement().letter();
+            let matches = Some(letter.id()) == entry.statement().letter();
             report.letter_file = Some(LetterReport {
                 path: path.clone(),
                 id: letter.id().to_string(),
@@ -135,7 +135,10 @@ pub fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Result<ExitCod
             if !matches {
                 return Err(format!(
                     "different letter: the entry is about {}, but {path} is the letter {}",
-                    entry.statement().letter(),
+                    entry
+                        .statement()
+                        .letter()
+                        .map_or_else(|| "no letter".to_owned(), |l| l.to_string()),
                     letter.id()
                 ));
             }
@@ -199,7 +202,9 @@ pub fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Result<ExitCod
 fn entry_report(statement: &Statement) -> EntryReport {
     let key = statement.key();
     let mut r = EntryReport {
-        letter: statement.letter().to_string(),
+        letter: statement
+            .letter()
+            .map_or_else(String::new, |l| l.to_string()),
         name: None,
         name_verified: false,
         affiliation: None,
@@ -222,7 +227,8 @@ fn entry_report(statement: &Statement) -> EntryReport {
             r.slug = Some(l.slug.to_string());
             r.title = Some(l.title.clone());
         }
-        Statement::Withdrawal(_) => {}
+        Statement::Moderator(m) => r.name = Some(m.name.clone()),
+        Statement::Withdrawal(_) | Statement::Moderation(_) => {}
     }
     r
 }

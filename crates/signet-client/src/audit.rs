@@ -110,10 +110,31 @@ pub struct LetterReport {
     pub slug: String,
     /// The index of its registration entry.
     pub index: u64,
-    /// Signers whose endorsement is in force.
+    /// Signers shown now: their endorsement is in force and they are not hidden.
     pub active: u64,
-    /// Signers who withdrew.
+    /// Signers who withdrew and are not hidden.
     pub withdrawn: u64,
+    /// Signers a moderator hides now.
+    pub hidden: u64,
+}
+
+/// A hide in effect, as the audit replayed it.
+#[derive(Debug, Clone)]
+pub struct HideReport {
+    /// The index of the hiding moderation.
+    pub index: u64,
+    /// The endorsement it names (its `entry` line).
+    pub target: u64,
+    /// The letter.
+    pub letter: LetterId,
+    /// Its reason.
+    pub reason: String,
+    /// Its note, if any.
+    pub note: Option<String>,
+    /// The moderator's verifier key.
+    pub moderator: String,
+    /// Its time.
+    pub time: String,
 }
 
 /// The outcome of a clean audit.
@@ -135,6 +156,8 @@ pub struct AuditReport {
     pub tiles_checked: u64,
     /// Registered letters, in registration order.
     pub letters: Vec<LetterReport>,
+    /// Every hide in effect, in log order.
+    pub hides: Vec<HideReport>,
     /// HTTP requests made.
     pub requests: u64,
     /// Bytes downloaded.
@@ -153,6 +176,21 @@ pub fn audit(
     saved: Option<SavedState>,
     options: AuditOptions,
     progress: &mut dyn FnMut(u64, u64),
+) -> Result<(AuditReport, SavedState), Error> {
+    audit_observed(client, log_key, saved, options, progress, &mut |_, _, _| {})
+}
+
+/// [`audit`], calling `observe` with each new entry (its index, the verified entry, and
+/// the state right after it), in log order, on the calling thread, once the rules of
+/// state accepted it. An entry observed before a later finding is still in a log that
+/// misbehaved: act on what was observed only when this returns `Ok`.
+pub fn audit_observed(
+    client: &Client,
+    log_key: &VerifierKey,
+    saved: Option<SavedState>,
+    options: AuditOptions,
+    progress: &mut dyn FnMut(u64, u64),
+    observe: &mut dyn FnMut(u64, &Entry, &LogState),
 ) -> Result<(AuditReport, SavedState), Error> {
     let raw = client.checkpoint()?;
     let served = SignedCheckpoint::parse(&raw).map_err(|e| Error::BadContent {
@@ -228,6 +266,7 @@ pub fn audit(
         tile_mismatch: None,
         prefix_mismatch: None,
         tiles_checked: 0,
+        observe,
     };
     // Evidence found while fetching carries both checkpoints, like every other finding.
     let with_checkpoints = |e: Error| match e {
@@ -330,17 +369,33 @@ pub fn audit(
         .letters()
         .iter()
         .map(|(id, l)| {
-            let (active, withdrawn) = state.counts(id);
+            let tally = state.tally(id);
             LetterReport {
                 id: *id,
                 slug: l.slug.to_string(),
                 index: l.index,
-                active,
-                withdrawn,
+                active: tally.shown,
+                withdrawn: tally.withdrawn,
+                hidden: tally.hidden,
             }
         })
         .collect();
     letters.sort_by_key(|l| l.index);
+    let hides = state
+        .hides()
+        .into_iter()
+        .map(|(letter, _, r)| HideReport {
+            index: r.latest_index,
+            target: r.target,
+            letter,
+            reason: r.reason.to_string(),
+            note: r.note.clone(),
+            moderator: state
+                .moderator_key(&r.moderator)
+                .map_or_else(String::new, ToString::to_string),
+            time: r.last_time.to_string(),
+        })
+        .collect();
     let report = AuditReport {
         origin: tree.origin.clone(),
         previous_size: old,
@@ -350,6 +405,7 @@ pub fn audit(
         entries_verified: tree.size - old,
         tiles_checked,
         letters,
+        hides,
         requests: client.requests(),
         bytes: client.bytes(),
     };
@@ -399,6 +455,7 @@ struct Run<'a> {
     tile_mismatch: Option<(u64, String)>,
     prefix_mismatch: Option<u64>,
     tiles_checked: u64,
+    observe: &'a mut dyn FnMut(u64, &Entry, &LogState),
 }
 
 /// What the workers share: which bundle to take next, and how far ahead they may go.
@@ -529,7 +586,10 @@ impl Run<'_> {
                     bytes,
                 }),
                 Some(Ok(entry)) => match self.state.apply(&entry) {
-                    Ok(()) => None,
+                    Ok(()) => {
+                        (self.observe)(index, &entry, &self.state);
+                        None
+                    }
                     Err(e) => Some(Finding {
                         kind: MisbehaviourKind::StateRule,
                         index,

@@ -7,7 +7,9 @@ mod http;
 pub mod remote;
 pub mod saved;
 
-pub use audit::{AuditOptions, AuditReport, Misbehaviour, MisbehaviourKind, audit};
+pub use audit::{
+    AuditOptions, AuditReport, HideReport, Misbehaviour, MisbehaviourKind, audit, audit_observed,
+};
 pub use error::Error;
 pub use http::{Client, Submitted, Timeouts};
 pub use saved::SavedState;

@@ -1,5 +1,5 @@
 //! The log's entries (see docs/protocol.md, *Entries*): letter registrations,
-//! endorsements and withdrawals, each one signed note with exactly one signature, by the
+//! endorsements, withdrawals, moderator appointments and moderations, each one signed note with exactly one signature, by the
 //! key its `key` line names. Key names follow the entries' own rules (see
 //! docs/protocol.md, *Key names*): a signer's is `[A-Za-z0-9._-]{1,64}`, the log's is its
 //! origin.
@@ -51,6 +51,8 @@ const MAKE_A_KEY: &str = "make a key with `signet keygen --name NAME`";
 const LETTER_KIND: &str = "signet/letter/v1";
 const ENDORSEMENT_KIND: &str = "signet/endorsement/v1";
 const WITHDRAWAL_KIND: &str = "signet/withdrawal/v1";
+const MODERATOR_KIND: &str = "signet/moderator/v1";
+const MODERATION_KIND: &str = "signet/moderation/v1";
 
 /// A letter's slug: `[a-z0-9-]{1,64}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -270,7 +272,122 @@ pub struct Withdrawal {
     pub key: VerifierKey,
 }
 
-/// One of the three statements an entry can make.
+/// `signet/moderator/v1`: the log operator appoints a moderator (signed by the log key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeratorAppointment {
+    /// The moderator's verifier key.
+    pub moderator: VerifierKey,
+    /// The moderator's display name: the moderator key's key name.
+    pub name: String,
+    /// When it was appointed.
+    pub time: Timestamp,
+    /// The log's verifier key.
+    pub key: VerifierKey,
+}
+
+/// What a moderation does to its target signer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModerationAction {
+    /// Hides the signer from the letter's list.
+    Hide,
+    /// Shows a hidden signer again.
+    Show,
+}
+
+/// Why a moderator hid or showed a signer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModerationReason {
+    /// Someone signed as someone else.
+    Impersonation,
+    /// Spam.
+    Spam,
+    /// Abusive text.
+    Abuse,
+    /// A legal demand.
+    Legal,
+    /// The same person signed twice.
+    Duplicate,
+    /// Reviewed (usually the reason to show a signer again).
+    Reviewed,
+    /// Anything else; the note says what.
+    Other,
+}
+
+/// `signet/moderation/v1`: a moderator hides a signer from a letter's list, or shows it
+/// again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moderation {
+    /// The letter whose list it changes.
+    pub letter: LetterId,
+    /// The index of an earlier endorsement of that letter; its signer is the target.
+    pub entry: u64,
+    /// Hide or show.
+    pub action: ModerationAction,
+    /// Why.
+    pub reason: ModerationReason,
+    /// An optional note, 1..=256 characters.
+    pub note: Option<String>,
+    /// The moderator's claimed time.
+    pub time: Timestamp,
+    /// The moderator's verifier key.
+    pub key: VerifierKey,
+}
+
+macro_rules! keyword_enum {
+    ($t:ident, $what:literal, $($v:ident => $s:literal),+ $(,)?) => {
+        impl $t {
+            /// Every value, in the order the grammar lists them.
+            pub const ALL: &'static [$t] = &[$($t::$v),+];
+
+            /// The keyword as written in an entry.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $s),+
+                }
+            }
+
+            /// Parses the keyword.
+            pub fn parse(s: &str) -> Result<$t, Error> {
+                match s {
+                    $($s => Ok($t::$v),)+
+                    _ => Err(Error::field(
+                        $what,
+                        format_args!(
+                            "{:?} is not one of {}",
+                            s,
+                            [$($s),+].join(", ")
+                        ),
+                    )),
+                }
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl std::str::FromStr for $t {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                $t::parse(s)
+            }
+        }
+    };
+}
+keyword_enum!(ModerationAction, "action", Hide => "hide", Show => "show");
+keyword_enum!(
+    ModerationReason,
+    "reason",
+    Impersonation => "impersonation",
+    Spam => "spam",
+    Abuse => "abuse",
+    Legal => "legal",
+    Duplicate => "duplicate",
+    Reviewed => "reviewed",
+    Other => "other",
+);
+
+/// One of the five statements an entry can make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Statement {
     /// A letter registration.
@@ -279,24 +396,33 @@ pub enum Statement {
     Endorsement(Endorsement),
     /// A withdrawal.
     Withdrawal(Withdrawal),
+    /// A moderator appointment.
+    Moderator(ModeratorAppointment),
+    /// A moderation (hide or show).
+    Moderation(Moderation),
 }
 
 impl Statement {
-    /// `letter`, `endorsement` or `withdrawal`, as in the HTTP API's `kind`.
+    /// `letter`, `endorsement`, `withdrawal`, `moderator` or `moderation`, as in the HTTP
+    /// API's `kind`.
     pub fn kind(&self) -> &'static str {
         match self {
             Statement::Letter(_) => "letter",
             Statement::Endorsement(_) => "endorsement",
             Statement::Withdrawal(_) => "withdrawal",
+            Statement::Moderator(_) => "moderator",
+            Statement::Moderation(_) => "moderation",
         }
     }
 
-    /// The letter the statement is about.
-    pub fn letter(&self) -> LetterId {
+    /// The letter the statement is about; a moderator appointment is about none.
+    pub fn letter(&self) -> Option<LetterId> {
         match self {
-            Statement::Letter(s) => s.letter,
-            Statement::Endorsement(s) => s.letter,
-            Statement::Withdrawal(s) => s.letter,
+            Statement::Letter(s) => Some(s.letter),
+            Statement::Endorsement(s) => Some(s.letter),
+            Statement::Withdrawal(s) => Some(s.letter),
+            Statement::Moderator(_) => None,
+            Statement::Moderation(s) => Some(s.letter),
         }
     }
 
@@ -306,6 +432,8 @@ impl Statement {
             Statement::Letter(s) => s.time,
             Statement::Endorsement(s) => s.time,
             Statement::Withdrawal(s) => s.time,
+            Statement::Moderator(s) => s.time,
+            Statement::Moderation(s) => s.time,
         }
     }
 
@@ -315,6 +443,8 @@ impl Statement {
             Statement::Letter(s) => &s.key,
             Statement::Endorsement(s) => &s.key,
             Statement::Withdrawal(s) => &s.key,
+            Statement::Moderator(s) => &s.key,
+            Statement::Moderation(s) => &s.key,
         }
     }
 
@@ -334,11 +464,21 @@ impl Statement {
                 check_identity(&s.identity)?;
             }
             Statement::Withdrawal(_) => {}
+            Statement::Moderator(s) => {
+                check_signer_key_name(s.moderator.name().as_str())?;
+                check_key_type(&s.moderator)?;
+                check_appointment_name(&s.name, &s.moderator)?;
+            }
+            Statement::Moderation(s) => {
+                if let Some(note) = &s.note {
+                    check_text("note", note, MAX_TEXT_CHARS)?;
+                }
+            }
         }
         let key_name = self.key().name().as_str();
         match self {
-            Statement::Letter(_) => check_log_key_name(key_name)?,
-            Statement::Endorsement(_) | Statement::Withdrawal(_) => {
+            Statement::Letter(_) | Statement::Moderator(_) => check_log_key_name(key_name)?,
+            Statement::Endorsement(_) | Statement::Withdrawal(_) | Statement::Moderation(_) => {
                 check_signer_key_name(key_name)?;
             }
         }
@@ -351,6 +491,8 @@ impl Statement {
             Statement::Letter(_) => LETTER_KIND,
             Statement::Endorsement(_) => ENDORSEMENT_KIND,
             Statement::Withdrawal(_) => WITHDRAWAL_KIND,
+            Statement::Moderator(_) => MODERATOR_KIND,
+            Statement::Moderation(_) => MODERATION_KIND,
         };
         let mut out = format!("{kind}\n");
         let mut line = |field: &str, value: &dyn fmt::Display| {
@@ -384,6 +526,23 @@ impl Statement {
             }
             Statement::Withdrawal(s) => {
                 line("letter", &s.letter);
+                line("time", &s.time);
+                line("key", &s.key);
+            }
+            Statement::Moderator(s) => {
+                line("moderator", &s.moderator);
+                line("name", &s.name);
+                line("time", &s.time);
+                line("key", &s.key);
+            }
+            Statement::Moderation(s) => {
+                line("letter", &s.letter);
+                line("entry", &s.entry);
+                line("action", &s.action);
+                line("reason", &s.reason);
+                if let Some(note) = &s.note {
+                    line("note", note);
+                }
                 line("time", &s.time);
                 line("key", &s.key);
             }
@@ -452,12 +611,39 @@ impl Statement {
                     key: signer_key_value(f.one()?)?,
                 })
             }
+            MODERATOR_KIND => {
+                let mut f = Fields::read("moderator appointment", MODERATOR_FIELDS, lines)?;
+                let moderator = signer_key_value(f.one()?)?;
+                let name = text_value("name", f.one()?, MAX_NAME_CHARS)?;
+                check_appointment_name(&name, &moderator)?;
+                Statement::Moderator(ModeratorAppointment {
+                    moderator,
+                    name,
+                    time: Timestamp::parse(f.one()?)?,
+                    key: log_key_value(f.one()?)?,
+                })
+            }
+            MODERATION_KIND => {
+                let mut f = Fields::read("moderation", MODERATION_FIELDS, lines)?;
+                Statement::Moderation(Moderation {
+                    letter: f.one()?.parse()?,
+                    entry: index_value("entry", f.one()?)?,
+                    action: ModerationAction::parse(f.one()?)?,
+                    reason: ModerationReason::parse(f.one()?)?,
+                    note: f
+                        .optional()
+                        .map(|v| text_value("note", v, MAX_TEXT_CHARS))
+                        .transpose()?,
+                    time: Timestamp::parse(f.one()?)?,
+                    key: signer_key_value(f.one()?)?,
+                })
+            }
             _ => {
                 return Err(Error::malformed(
                     "entry",
                     format_args!(
-                        "the first line {kind:?} is not one of {LETTER_KIND}, {ENDORSEMENT_KIND} \
-                         or {WITHDRAWAL_KIND}"
+                        "the first line {kind:?} is not one of {LETTER_KIND}, {ENDORSEMENT_KIND}, \
+                         {WITHDRAWAL_KIND}, {MODERATOR_KIND} or {MODERATION_KIND}"
                     ),
                 ));
             }
@@ -620,6 +806,23 @@ const WITHDRAWAL_FIELDS: &[(&str, Times)] = &[
     ("key", Times::One),
 ];
 
+const MODERATOR_FIELDS: &[(&str, Times)] = &[
+    ("moderator", Times::One),
+    ("name", Times::One),
+    ("time", Times::One),
+    ("key", Times::One),
+];
+
+const MODERATION_FIELDS: &[(&str, Times)] = &[
+    ("letter", Times::One),
+    ("entry", Times::One),
+    ("action", Times::One),
+    ("reason", Times::One),
+    ("note", Times::Optional),
+    ("time", Times::One),
+    ("key", Times::One),
+];
+
 /// The field values of a body, checked for order, presence and repetition, and handed
 /// out in the order of the kind's field list.
 struct Fields<'a> {
@@ -725,6 +928,42 @@ impl<'a> Fields<'a> {
         self.optional()
             .ok_or_else(|| Error::malformed("entry", "a required field is missing"))
     }
+}
+
+/// An entry index: a canonical decimal number (no sign, no leading zeros).
+fn index_value(field: &'static str, value: &str) -> Result<u64, Error> {
+    let canonical = !value.is_empty()
+        && value.bytes().all(|b| b.is_ascii_digit())
+        && (value == "0" || !value.starts_with('0'));
+    match value.parse::<u64>() {
+        Ok(n) if canonical => Ok(n),
+        _ => Err(Error::field(
+            field,
+            format_args!(
+                "{:?} is not an entry index; write the index in decimal, without sign or \
+                 leading zeros, as in \"{field} 12\"",
+                escaped(value)
+            ),
+        )),
+    }
+}
+
+/// A moderator appointment's `name` is the moderator key's key name, so that a name in
+/// a list of hides always says which key acted (see docs/protocol.md, *Moderation*).
+fn check_appointment_name(name: &str, moderator: &VerifierKey) -> Result<(), Error> {
+    if name != moderator.name().as_str() {
+        return Err(Error::field(
+            "name",
+            format_args!(
+                "the appointment's name {:?} is not the moderator key's key name {}; \
+                 write \"name {}\"",
+                escaped(name),
+                moderator.name(),
+                moderator.name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A checked text value.

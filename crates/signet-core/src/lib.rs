@@ -11,6 +11,7 @@ pub mod entry;
 pub mod hash;
 pub mod keys;
 pub mod letter;
+pub mod lookalike;
 pub mod merkle;
 pub mod note;
 pub mod policy;
@@ -20,7 +21,10 @@ pub mod text;
 pub mod tiles;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
-pub use entry::{Endorsement, Entry, LetterRegistration, Statement, Withdrawal};
+pub use entry::{
+    Endorsement, Entry, LetterRegistration, Moderation, ModerationAction, ModerationReason,
+    ModeratorAppointment, Statement, Withdrawal,
+};
 pub use error::{Error, ErrorClass};
 pub use hash::Hash;
 pub use keys::{KeyId, KeyName, SigningKey, VerifierKey};

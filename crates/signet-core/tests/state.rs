@@ -116,6 +116,19 @@ impl Known for OneSigner {
     fn signer(&self, _: &LetterId, _: &[u8; 32]) -> Result<Option<SignerRecord>, Self::Error> {
         Ok(self.previous)
     }
+    fn moderator(&self, _: &[u8; 32]) -> Result<Option<u64>, Self::Error> {
+        Ok(None)
+    }
+    fn endorsement(&self, _: u64) -> Result<Option<(LetterId, [u8; 32])>, Self::Error> {
+        Ok(None)
+    }
+    fn moderation(
+        &self,
+        _: &LetterId,
+        _: &[u8; 32],
+    ) -> Result<Option<signet_core::state::ModerationRecord>, Self::Error> {
+        Ok(None)
+    }
 }
 
 /// The decision that accepts a signer's entry at index 10 with `record`.
@@ -123,7 +136,7 @@ fn accept(previous: Option<SignerRecord>, entry: &Entry, record: SignerRecord) -
     Decision::Append {
         index: 10,
         change: Change::Signer {
-            letter: entry.statement().letter(),
+            letter: entry.statement().letter().unwrap(),
             public_key: *entry.statement().key().public_key(),
             previous: previous.map(|p| p.status),
             record,

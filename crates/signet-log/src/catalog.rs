@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
-use signet_core::state::{Change, SignerRecord, SignerStatus};
+use signet_core::entry::ModerationReason;
+use signet_core::lookalike::skeleton;
+use signet_core::state::{Change, ModerationRecord, SignerRecord, SignerStatus};
 use signet_core::{Hash, LetterId, Statement, Timestamp};
 
 use crate::Error;
@@ -46,7 +48,35 @@ CREATE TABLE IF NOT EXISTS signers (
     PRIMARY KEY (letter, key)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS signers_order ON signers (letter, first_index);
+CREATE TABLE IF NOT EXISTS endorsements (
+    idx INTEGER PRIMARY KEY,
+    letter BLOB NOT NULL,
+    key BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS moderators (
+    key BLOB PRIMARY KEY,
+    vkey TEXT NOT NULL,
+    name TEXT NOT NULL,
+    idx INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS moderations (
+    letter BLOB NOT NULL,
+    key BLOB NOT NULL,
+    hidden INTEGER NOT NULL,
+    last_time INTEGER NOT NULL,
+    latest_index INTEGER NOT NULL,
+    target INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    note TEXT,
+    moderator BLOB NOT NULL,
+    PRIMARY KEY (letter, key)
+) WITHOUT ROWID;
 ";
+
+/// The catalog's layout version, kept in `meta.schema`. A catalog written by a version
+/// with another layout (or another `search` reduction) is emptied and rebuilt from the
+/// log at open: it is derived data.
+const SCHEMA_VERSION: i64 = 2;
 
 const ACTIVE: i64 = 1;
 const WITHDRAWN: i64 = 0;
@@ -76,19 +106,49 @@ pub struct LetterInfo {
     pub index: u64,
     /// Signers whose endorsement is in force.
     pub signers: u64,
-    /// Signers who withdrew.
+    /// Signers who withdrew (and are not hidden).
     pub withdrawn: u64,
+    /// Signers hidden now by a moderator.
+    pub hidden: u64,
+}
+
+/// An appointed moderator as the catalog knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeratorInfo {
+    /// The index of its appointment entry.
+    pub index: u64,
+    /// Its name (the key name of its key).
+    pub name: String,
+    /// Its verifier key.
+    pub key: String,
+}
+
+/// The hide in effect on a listed signer: the moderation entry that hides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenBy {
+    /// The index of the hiding moderation.
+    pub index: u64,
+    /// Its reason.
+    pub reason: String,
+    /// Its note, if any.
+    pub note: Option<String>,
+    /// Its time.
+    pub time: Timestamp,
+    /// The moderator's verifier key.
+    pub moderator: String,
 }
 
 /// Which signers a listing shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StatusFilter {
-    /// Only signers whose endorsement is in force (the default).
+    /// Only signers whose endorsement is in force and who are not hidden (the default).
     #[default]
     Active,
-    /// Only signers who withdrew.
+    /// Only signers who withdrew and are not hidden.
     Withdrawn,
-    /// Both.
+    /// Only signers hidden by a moderator.
+    Hidden,
+    /// All three.
     All,
 }
 
@@ -97,7 +157,8 @@ pub enum StatusFilter {
 pub struct SignatoryQuery {
     /// The letter.
     pub letter: LetterId,
-    /// A case-insensitive substring of the name or affiliation.
+    /// A substring of the name or affiliation, compared as look-alike skeletons (see
+    /// [`signet_core::lookalike`]).
     pub q: Option<String>,
     /// Which statuses to list.
     pub status: StatusFilter,
@@ -130,6 +191,8 @@ pub struct Signatory {
     pub time: Timestamp,
     /// Whether the endorsement is in force.
     pub active: bool,
+    /// The hide in effect, when a moderator hides this signer.
+    pub hidden: Option<HiddenBy>,
 }
 
 /// A page of signatories and the position to continue from.
@@ -169,7 +232,17 @@ impl Catalog {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "cache_size", -16_384)?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Catalog { conn })
+        let mut catalog = Catalog { conn };
+        let version: Option<i64> = catalog
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if version != Some(SCHEMA_VERSION) {
+            catalog.clear()?;
+        }
+        Ok(catalog)
     }
 
     /// Starts a thread that checkpoints the WAL every `every` until `stop` is dropped
@@ -218,6 +291,14 @@ impl Catalog {
     pub(crate) fn clear(&mut self) -> Result<(), Error> {
         self.conn.execute_batch(
             "BEGIN; DELETE FROM meta; DELETE FROM leaves; DELETE FROM letters; DELETE FROM signers; COMMIT;",
+        )?;
+        self.conn.execute_batch(
+            "BEGIN; DELETE FROM endorsements; DELETE FROM moderators; DELETE FROM moderations;
+             COMMIT;",
+        )?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?1)",
+            [SCHEMA_VERSION],
         )?;
         Ok(())
     }
@@ -279,6 +360,85 @@ impl Catalog {
         letters(&self.conn)
     }
 
+    /// The appointed moderators, in order of appointment.
+    pub(crate) fn moderators(&self) -> Result<Vec<ModeratorInfo>, Error> {
+        moderators(&self.conn)
+    }
+
+    /// The index of a moderator's appointment.
+    pub(crate) fn moderator(&self, key: &[u8; 32]) -> Result<Option<u64>, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT idx FROM moderators WHERE key = ?1")?;
+        Ok(st
+            .query_row([&key[..]], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map(|i| i as u64))
+    }
+
+    /// The letter and signer of the endorsement at `index`, if that entry is one.
+    pub(crate) fn endorsement(&self, index: u64) -> Result<Option<(LetterId, [u8; 32])>, Error> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT letter, key FROM endorsements WHERE idx = ?1")?;
+        let row = st
+            .query_row([index as i64], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()?;
+        row.map(|(letter, key)| {
+            let letter = <[u8; 32]>::try_from(letter)
+                .map_err(|_| damaged("an endorsement's letter is not 32 bytes"))?;
+            let key = <[u8; 32]>::try_from(key)
+                .map_err(|_| damaged("an endorsement's key is not 32 bytes"))?;
+            Ok((LetterId(Hash(letter)), key))
+        })
+        .transpose()
+    }
+
+    /// A signer's moderation record for a letter.
+    pub(crate) fn moderation(
+        &self,
+        letter: &LetterId,
+        key: &[u8; 32],
+    ) -> Result<Option<ModerationRecord>, Error> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT hidden, last_time, latest_index, target, reason, note, moderator
+             FROM moderations WHERE letter = ?1 AND key = ?2",
+        )?;
+        let row = st
+            .query_row(params![&letter.0.0[..], &key[..]], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(hidden, last, latest, target, reason, note, moderator)| {
+            Ok(ModerationRecord {
+                hidden: hidden != 0,
+                last_time: Timestamp::from_unix(last as u64).map_err(|e| {
+                    damaged(format!(
+                        "a moderation's time {last} is not a timestamp: {e}"
+                    ))
+                })?,
+                latest_index: latest as u64,
+                target: target as u64,
+                reason: ModerationReason::parse(&reason)
+                    .map_err(|e| damaged(format!("a moderation's reason: {e}")))?,
+                note,
+                moderator: <[u8; 32]>::try_from(moderator)
+                    .map_err(|_| damaged("a moderator's key is not 32 bytes"))?,
+            })
+        })
+        .transpose()
+    }
+
     /// Records a batch of appended entries and the new log size and root, in one
     /// transaction.
     pub(crate) fn record(
@@ -307,6 +467,17 @@ impl Catalog {
             let mut withdraw = tx.prepare_cached(
                 "UPDATE signers SET status = ?3, last_time = ?4, latest_index = ?5
                  WHERE letter = ?1 AND key = ?2",
+            )?;
+            let mut endorsement = tx.prepare_cached(
+                "INSERT INTO endorsements (idx, letter, key) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut appoint = tx.prepare_cached(
+                "INSERT INTO moderators (key, vkey, name, idx) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut moderate = tx.prepare_cached(
+                "INSERT OR REPLACE INTO moderations (letter, key, hidden, last_time, latest_index,
+                     target, reason, note, moderator)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             let mut count = tx.prepare_cached(
                 "UPDATE letters SET active = active + ?2, withdrawn = withdrawn + ?3 WHERE id = ?1",
@@ -350,6 +521,11 @@ impl Catalog {
                             e.time.unix() as i64,
                             search_text(&e.name, e.affiliation.as_deref()),
                         ])?;
+                        endorsement.execute(params![
+                            a.index as i64,
+                            &e.letter.0.0[..],
+                            &e.key.public_key()[..]
+                        ])?;
                         let (da, dw) = match previous {
                             None => (1, 0),
                             Some(SignerStatus::Withdrawn) => (1, -1),
@@ -378,6 +554,35 @@ impl Catalog {
                             d.1 += 1;
                         }
                     }
+                    (Statement::Moderator(m), Change::Moderator { moderator }) => {
+                        appoint.execute(params![
+                            &moderator.public_key()[..],
+                            moderator.to_string(),
+                            m.name,
+                            a.index as i64
+                        ])?;
+                    }
+                    (
+                        Statement::Moderation(_),
+                        Change::Moderation {
+                            letter,
+                            public_key,
+                            record,
+                            ..
+                        },
+                    ) => {
+                        moderate.execute(params![
+                            &letter.0.0[..],
+                            &public_key[..],
+                            i64::from(record.hidden),
+                            record.last_time.unix() as i64,
+                            record.latest_index as i64,
+                            record.target as i64,
+                            record.reason.as_str(),
+                            record.note,
+                            &record.moderator[..],
+                        ])?;
+                    }
                     (statement, change) => {
                         return Err(Error::Internal(format!(
                             "entry {} is a {} but was decided as {change:?}",
@@ -400,17 +605,61 @@ impl Catalog {
     }
 }
 
-/// What a search matches against: the name and affiliation, lowercased with Unicode's
-/// full case mapping, so that `q` matches any script case-insensitively by `instr`. A
-/// substring scan, not a tokenizer: Chinese names are two or three characters long.
+/// What a search matches against: the look-alike skeletons of the name and affiliation
+/// ([`signet_core::lookalike::skeleton`]), so that `q`, reduced the same way, matches any
+/// script case-insensitively and finds look-alike names by `instr`. A substring scan, not
+/// a tokenizer: Chinese names are two or three characters long.
 fn search_text(name: &str, affiliation: Option<&str>) -> String {
-    let mut s = name.to_lowercase();
+    let mut s = skeleton(name);
     if let Some(a) = affiliation {
-        // Text values hold no control characters, so a match cannot span the newline.
+        // Text values hold no control characters, and a skeleton keeps them out, so a
+        // match cannot span the newline.
         s.push('\n');
-        s.push_str(&a.to_lowercase());
+        s.push_str(&skeleton(a));
     }
     s
+}
+
+fn moderators(conn: &Connection) -> Result<Vec<ModeratorInfo>, Error> {
+    let mut st = conn.prepare_cached("SELECT idx, name, vkey FROM moderators ORDER BY idx")?;
+    let rows = st.query_map([], |r| {
+        Ok(ModeratorInfo {
+            index: r.get::<_, i64>(0)? as u64,
+            name: r.get(1)?,
+            key: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Hidden signers per letter, split by their latest entry: (hidden active, hidden
+/// withdrawn). Hides are few, so this is a small scan.
+fn hidden_counts(
+    conn: &Connection,
+) -> Result<std::collections::HashMap<Vec<u8>, (i64, i64)>, Error> {
+    let mut st = conn.prepare_cached(
+        "SELECT m.letter, s.status, count(*) FROM moderations m
+         JOIN signers s ON s.letter = m.letter AND s.key = m.key
+         WHERE m.hidden = 1 GROUP BY m.letter, s.status",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut out = std::collections::HashMap::new();
+    for row in rows {
+        let (letter, status, n) = row?;
+        let counts: &mut (i64, i64) = out.entry(letter).or_default();
+        if status == ACTIVE {
+            counts.0 += n;
+        } else {
+            counts.1 += n;
+        }
+    }
+    Ok(out)
 }
 
 fn letters(conn: &Connection) -> Result<Vec<LetterInfo>, Error> {
@@ -428,9 +677,11 @@ fn letters(conn: &Connection) -> Result<Vec<LetterInfo>, Error> {
             r.get::<_, i64>(6)?,
         ))
     })?;
+    let hidden = hidden_counts(conn)?;
     let mut out = Vec::new();
     for row in rows {
         let (id, slug, title, language, idx, active, withdrawn) = row?;
+        let (hidden_active, hidden_withdrawn) = hidden.get(&id).copied().unwrap_or_default();
         let id = <[u8; 32]>::try_from(id).map_err(|_| damaged("a letter's ID is not 32 bytes"))?;
         out.push(LetterInfo {
             id: LetterId(Hash(id)),
@@ -438,8 +689,9 @@ fn letters(conn: &Connection) -> Result<Vec<LetterInfo>, Error> {
             title,
             language,
             index: idx as u64,
-            signers: active.max(0) as u64,
-            withdrawn: withdrawn.max(0) as u64,
+            signers: (active - hidden_active).max(0) as u64,
+            withdrawn: (withdrawn - hidden_withdrawn).max(0) as u64,
+            hidden: (hidden_active + hidden_withdrawn).max(0) as u64,
         });
     }
     Ok(out)
@@ -491,55 +743,105 @@ impl CatalogReader {
         self.with(letters)
     }
 
+    pub(crate) fn moderators(&self) -> Result<Vec<ModeratorInfo>, Error> {
+        self.with(moderators)
+    }
+
     pub(crate) fn signatories(&self, query: &SignatoryQuery) -> Result<SignatoryPage, Error> {
         self.with(|conn| {
             let mut st = conn.prepare_cached(
-                "SELECT first_index, endorsement_index, name, affiliation, role, identity, vkey,
-                        fingerprint, time, status
-                 FROM signers
-                 WHERE letter = ?1 AND first_index > ?2
-                   AND (?3 IS NULL OR status = ?3)
-                   AND (?4 IS NULL OR instr(search, ?4) > 0)
-                 ORDER BY first_index LIMIT ?5",
+                "SELECT s.first_index, s.endorsement_index, s.name, s.affiliation, s.role,
+                        s.identity, s.vkey, s.fingerprint, s.time, s.status,
+                        m.latest_index, m.reason, m.note, m.last_time, d.vkey
+                 FROM signers s
+                 LEFT JOIN moderations m ON m.letter = s.letter AND m.key = s.key AND m.hidden = 1
+                 LEFT JOIN moderators d ON d.key = m.moderator
+                 WHERE s.letter = ?1 AND s.first_index > ?2
+                   AND (?3 IS NULL OR s.status = ?3)
+                   AND (?6 IS NULL OR (m.latest_index IS NOT NULL) = ?6)
+                   AND (?4 IS NULL OR instr(s.search, ?4) > 0)
+                 ORDER BY s.first_index LIMIT ?5",
             )?;
-            let status = match query.status {
-                StatusFilter::Active => Some(ACTIVE),
-                StatusFilter::Withdrawn => Some(WITHDRAWN),
-                StatusFilter::All => None,
+            let (status, hidden) = match query.status {
+                StatusFilter::Active => (Some(ACTIVE), Some(false)),
+                StatusFilter::Withdrawn => (Some(WITHDRAWN), Some(false)),
+                StatusFilter::Hidden => (None, Some(true)),
+                StatusFilter::All => (None, None),
             };
-            let q = query.q.as_deref().filter(|q| !q.is_empty()).map(str::to_lowercase);
+            let q = query.q.as_deref().filter(|q| !q.is_empty()).map(skeleton);
             let after = query.after.map_or(-1, |a| a.min(i64::MAX as u64) as i64);
             let limit = i64::from(query.limit) + 1;
-            let rows = st.query_map(params![&query.letter.0.0[..], after, status, q, limit], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, i64>(8)?,
-                    r.get::<_, i64>(9)?,
-                ))
-            })?;
+            let rows = st.query_map(
+                params![&query.letter.0.0[..], after, status, q, limit, hidden],
+                |r| {
+                    let hide = match r.get::<_, Option<i64>>(10)? {
+                        None => None,
+                        Some(index) => Some((
+                            index,
+                            r.get::<_, String>(11)?,
+                            r.get::<_, Option<String>>(12)?,
+                            r.get::<_, i64>(13)?,
+                            r.get::<_, Option<String>>(14)?,
+                        )),
+                    };
+                    Ok((
+                        (
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, String>(5)?,
+                            r.get::<_, String>(6)?,
+                            r.get::<_, String>(7)?,
+                            r.get::<_, i64>(8)?,
+                            r.get::<_, i64>(9)?,
+                        ),
+                        hide,
+                    ))
+                },
+            )?;
             let mut items = Vec::new();
             for row in rows {
-                let (first, idx, name, affiliation, role, identity, key, fingerprint, time, status) = row?;
+                let (
+                    (first, idx, name, affiliation, role, identity, key, fingerprint, time, status),
+                    hide,
+                ) = row?;
+                let hidden = hide
+                    .map(|(index, reason, note, time, moderator)| {
+                        Ok::<_, Error>(HiddenBy {
+                            index: index as u64,
+                            reason,
+                            note,
+                            time: Timestamp::from_unix(time as u64).map_err(|e| {
+                                damaged(format!(
+                                    "a moderation's time {time} is not a timestamp: {e}"
+                                ))
+                            })?,
+                            moderator: moderator.ok_or_else(|| {
+                                damaged("a hide names a moderator the catalog does not hold")
+                            })?,
+                        })
+                    })
+                    .transpose()?;
                 items.push(Signatory {
                     index: idx as u64,
                     first_index: first as u64,
                     name,
                     affiliation,
                     role,
-                    identity: identity.split('\n').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                    identity: identity
+                        .split('\n')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
                     key,
                     fingerprint,
-                            time: Timestamp::from_unix(time as u64).map_err(|e| {
+                    time: Timestamp::from_unix(time as u64).map_err(|e| {
                         damaged(format!("a signatory's time {time} is not a timestamp: {e}"))
                     })?,
                     active: status == ACTIVE,
+                    hidden,
                 });
             }
             let next = if items.len() > query.limit as usize {

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use signet_core::entry::Slug;
-use signet_core::state::{self, Change, Decision, Known, SignerRecord};
+use signet_core::state::{self, Change, Decision, Known, ModerationRecord, SignerRecord};
 use signet_core::{Hash, LetterId, Statement, VerifierKey};
 
 use crate::Error;
@@ -50,6 +50,9 @@ pub(crate) struct BatchView<'a> {
     log_key: &'a VerifierKey,
     leaves: HashMap<Hash, u64>,
     signers: HashMap<(LetterId, [u8; 32]), SignerRecord>,
+    moderators: HashMap<[u8; 32], u64>,
+    endorsements: HashMap<u64, (LetterId, [u8; 32])>,
+    moderations: HashMap<(LetterId, [u8; 32]), ModerationRecord>,
     appended: Vec<Appended>,
 }
 
@@ -65,6 +68,9 @@ impl<'a> BatchView<'a> {
             log_key,
             leaves: HashMap::new(),
             signers: HashMap::new(),
+            moderators: HashMap::new(),
+            endorsements: HashMap::new(),
+            moderations: HashMap::new(),
             appended: Vec::new(),
         }
     }
@@ -93,6 +99,21 @@ impl<'a> BatchView<'a> {
                 ..
             } => {
                 self.signers.insert((*letter, *public_key), *record);
+                if let Statement::Endorsement(_) = statement {
+                    self.endorsements.insert(index, (*letter, *public_key));
+                }
+            }
+            Change::Moderator { moderator } => {
+                self.moderators.insert(*moderator.public_key(), index);
+            }
+            Change::Moderation {
+                letter,
+                public_key,
+                record,
+                ..
+            } => {
+                self.moderations
+                    .insert((*letter, *public_key), record.clone());
             }
             // Kinds the catalog does not hold yet change nothing it answers from.
             _ => {}
@@ -142,6 +163,31 @@ impl Known for BatchView<'_> {
         match self.signers.get(&(*letter, *public_key)) {
             Some(r) => Ok(Some(*r)),
             None => self.catalog.signer(letter, public_key),
+        }
+    }
+
+    fn moderator(&self, public_key: &[u8; 32]) -> Result<Option<u64>, Error> {
+        match self.moderators.get(public_key) {
+            Some(i) => Ok(Some(*i)),
+            None => self.catalog.moderator(public_key),
+        }
+    }
+
+    fn endorsement(&self, index: u64) -> Result<Option<(LetterId, [u8; 32])>, Error> {
+        match self.endorsements.get(&index) {
+            Some(e) => Ok(Some(*e)),
+            None => self.catalog.endorsement(index),
+        }
+    }
+
+    fn moderation(
+        &self,
+        letter: &LetterId,
+        public_key: &[u8; 32],
+    ) -> Result<Option<ModerationRecord>, Error> {
+        match self.moderations.get(&(*letter, *public_key)) {
+            Some(r) => Ok(Some(r.clone())),
+            None => self.catalog.moderation(letter, public_key),
         }
     }
 }

@@ -10,13 +10,16 @@ mod head;
 mod letters;
 mod log;
 pub mod metrics;
+mod moderators;
 mod recovery;
 mod replay;
 mod sequencer;
 mod storage;
 mod tree;
 
-pub use catalog::{LetterInfo, Signatory, SignatoryPage, SignatoryQuery, StatusFilter};
+pub use catalog::{
+    HiddenBy, LetterInfo, ModeratorInfo, Signatory, SignatoryPage, SignatoryQuery, StatusFilter,
+};
 pub use check::{CheckReport, Problem, check, check_dir};
 pub use error::Error;
 pub use fs::FsStorage;

@@ -50,6 +50,9 @@ pub struct Config {
     pub reindex: bool,
     /// Hash tiles kept parsed in memory (about 16 KiB each).
     pub tile_cache: usize,
+    /// The moderators to appoint: each key the log has not appointed yet is appointed at
+    /// start, once, by an entry the log signs (see docs/operating.md, *Moderators*).
+    pub moderators: Vec<VerifierKey>,
 }
 
 impl Config {
@@ -64,6 +67,7 @@ impl Config {
             max_batch: 4096,
             reindex: false,
             tile_cache: 1024,
+            moderators: Vec::new(),
         }
     }
 }
@@ -171,6 +175,7 @@ impl Log {
             .unwrap_or_else(|| data.join("letters"));
         let hosted = load_letters(&letters_dir)?;
         register_letters(&mut writer, &key, &hosted)?;
+        crate::moderators::appoint(&mut writer, &key, &config.moderators, now()?)?;
 
         let sequencer = writer.spawn(config.pool_size, config.batch_interval)?;
 
@@ -348,6 +353,11 @@ impl Log {
                 info,
             }
         }))
+    }
+
+    /// The appointed moderators, in order of appointment.
+    pub fn moderators(&self) -> Result<Vec<crate::catalog::ModeratorInfo>, Error> {
+        self.catalog.moderators()
     }
 
     /// A page of a letter's signatories.

@@ -312,6 +312,11 @@ impl Writer {
         self.catalog.letters()
     }
 
+    /// The moderators the catalog records, in order of appointment.
+    pub(crate) fn moderators(&self) -> Result<Vec<crate::catalog::ModeratorInfo>, Error> {
+        self.catalog.moderators()
+    }
+
     /// Integrates `entries` as one batch on the calling thread (before the writer runs
     /// on its own), answering each.
     pub(crate) fn integrate_now(&mut self, entries: Vec<Entry>) -> Vec<Answer> {
@@ -512,6 +517,9 @@ impl Writer {
                             Statement::Letter(_) => metrics.letters.add(1),
                             Statement::Endorsement(_) => metrics.endorsements.add(1),
                             Statement::Withdrawal(_) => metrics.withdrawals.add(1),
+                            // Appointments and moderations are few; the log's size counts
+                            // them with everything else.
+                            Statement::Moderator(_) | Statement::Moderation(_) => {}
                         },
                         Decision::Logged { .. } => metrics.duplicates.add(1),
                         Decision::Conflict { .. } => metrics.conflicts.add(1),
@@ -587,16 +595,23 @@ impl Writer {
         for p in batch {
             let next = start + appended.len() as u64;
             let decision = if !p.own
-                && matches!(p.entry.statement(), Statement::Letter(_))
+                && matches!(
+                    p.entry.statement(),
+                    Statement::Letter(_) | Statement::Moderator(_)
+                )
                 && view.logged(&p.entry.leaf_hash())?.is_none()
             {
-                // The log writes its own registrations; a submitted one is accepted only
-                // as the bytes of one already logged (docs/protocol.md, *Rules of state*).
-                Decision::Refused(signet_core::Error::StateRule(
-                    "letter registrations are written by the log itself; this one is not in \
-                     the log, so it cannot be submitted"
-                        .into(),
-                ))
+                // The log writes its own registrations and appointments; a submitted one
+                // is accepted only as the bytes of one already logged (docs/protocol.md,
+                // *Rules of state*).
+                Decision::Refused(signet_core::Error::StateRule(format!(
+                    "{} entries are written by the log itself; this one is not in the log, \
+                     so it cannot be submitted",
+                    match p.entry.statement() {
+                        Statement::Letter(_) => "letter registration",
+                        _ => "moderator appointment",
+                    }
+                )))
             } else {
                 view.decide(p.entry.statement(), p.entry.leaf_hash(), next)?
             };

@@ -79,6 +79,11 @@ pub struct Args {
     /// data directory.
     #[arg(long, conflicts_with = "reindex")]
     pub check: bool,
+    /// Appoint a moderator: its verifier key, or a file holding one (the `.vkey` that
+    /// `signet keygen` writes). Repeat it for each moderator. The log appoints each key
+    /// once, with an entry it signs; an appointment is never undone.
+    #[arg(long = "moderator", value_name = "VKEY|FILE", value_parser = crate::moderation::moderator_key)]
+    pub moderators: Vec<signet_core::VerifierKey>,
 }
 
 impl Args {

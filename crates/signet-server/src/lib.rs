@@ -4,6 +4,7 @@
 pub mod cli;
 mod error;
 mod metrics;
+mod moderation;
 mod query;
 mod routes;
 mod serve;

@@ -73,6 +73,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_batch: args.max_batch,
         reindex: args.reindex,
         tile_cache: args.tile_cache,
+        moderators: args.moderators.clone(),
         ..Config::new(&args.data)
     };
     let data = args.data.display().to_string();

@@ -143,7 +143,7 @@ pub(crate) async fn submit(
 pub(crate) async fn log_info(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response> {
     no_query(q)?;
     let log = s.log_arc();
-    let letters = blocking(move || log.letters()).await?;
+    let (letters, moderators) = blocking(move || Ok((log.letters()?, log.moderators()?))).await?;
     let log = s.log();
     let letters: Vec<Value> = letters
         .into_iter()
@@ -151,14 +151,20 @@ pub(crate) async fn log_info(State(s): State<AppState>, RawQuery(q): RawQuery) -
             json!({
                 "id": l.id.to_string(), "slug": l.slug, "title": l.title, "language": l.language,
                 "index": l.index, "signers": l.signers, "withdrawn": l.withdrawn,
+                "hidden": l.hidden,
             })
         })
+        .collect();
+    let moderators: Vec<Value> = moderators
+        .into_iter()
+        .map(|m| json!({"index": m.index, "name": m.name, "key": m.key}))
         .collect();
     Ok(axum::Json(json!({
         "origin": log.origin(),
         "vkey": log.verifier().to_string(),
         "size": log.head().size,
         "letters": letters,
+        "moderators": moderators,
     }))
     .into_response())
 }
@@ -208,13 +214,16 @@ pub(crate) async fn entry(
         "leaf_hash": entry.leaf_hash().to_base64(),
         "kind": st.kind(),
         "entry": String::from_utf8_lossy(entry.bytes()),
-        "letter": st.letter().to_string(),
         "key": st.key().to_string(),
         "time": st.time().to_string(),
     });
     let fields = body
         .as_object_mut()
         .ok_or_else(|| AppError::internal("entry JSON is an object"))?;
+    if let Some(letter) = st.letter() {
+        fields.insert("letter".into(), json!(letter.to_string()));
+    }
+    crate::moderation::entry_fields(st, fields);
     match st {
         Statement::Letter(r) => {
             fields.insert("slug".into(), json!(r.slug.as_str()));
@@ -232,7 +241,7 @@ pub(crate) async fn entry(
             let identity: Vec<&str> = e.identity.iter().map(|c| c.as_str()).collect();
             fields.insert("identity".into(), json!(identity));
         }
-        Statement::Withdrawal(_) => {}
+        Statement::Withdrawal(_) | Statement::Moderator(_) | Statement::Moderation(_) => {}
     }
     Ok(axum::Json(body).into_response())
 }
@@ -329,10 +338,11 @@ pub(crate) async fn signatories(
     let status = match params.get("status") {
         None | Some("active") => StatusFilter::Active,
         Some("withdrawn") => StatusFilter::Withdrawn,
+        Some("hidden") => StatusFilter::Hidden,
         Some("all") => StatusFilter::All,
         Some(other) => {
             return Err(AppError::bad_request(format!(
-                "status must be active, withdrawn or all, not {other:?}"
+                "status must be active, withdrawn, hidden or all, not {other:?}"
             )));
         }
     };
@@ -377,6 +387,7 @@ pub(crate) async fn signatories(
                 "identity": i.identity, "key": i.key, "fingerprint": i.fingerprint,
                 "time": i.time.to_string(), "status": if i.active { "active" } else { "withdrawn" },
                 "verified": [],
+                "hidden": crate::moderation::hidden_json(i.hidden.as_ref()),
             })
         })
         .collect();

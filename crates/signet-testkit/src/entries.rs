@@ -6,7 +6,10 @@
 //! Nothing here checks the rules of state: a test may build a withdrawal with nothing to
 //! withdraw, or a registration signed by the wrong key, on purpose.
 
-use signet_core::entry::{Endorsement, LetterRegistration, Withdrawal};
+use signet_core::entry::{
+    Endorsement, LetterRegistration, Moderation, ModerationAction, ModerationReason,
+    ModeratorAppointment, Withdrawal,
+};
 use signet_core::keys::SignatureType;
 use signet_core::{Hash, KeyName, Letter, LetterId, SigningKey, Statement, Timestamp};
 
@@ -128,6 +131,76 @@ pub fn registration(signer: &SigningKey, letter: LetterId, slug: &str, t: u64) -
     signed(Statement::Letter(statement), signer)
 }
 
+/// What an appointment of `moderator` by the log key `log` says at `time`: its name is
+/// the moderator key's key name.
+pub fn unsigned_appointment(
+    log: &SigningKey,
+    moderator: &SigningKey,
+    time: Timestamp,
+) -> ModeratorAppointment {
+    ModeratorAppointment {
+        moderator: moderator.verifier(),
+        name: moderator.name().as_str().to_owned(),
+        time,
+        key: log.verifier(),
+    }
+}
+
+/// An appointment's bytes: `moderator` appointed by `log` at [`time`]`(t)`.
+pub fn appointment(log: &SigningKey, moderator: &SigningKey, t: u64) -> Vec<u8> {
+    let statement = unsigned_appointment(log, moderator, time(t));
+    signed(Statement::Moderator(statement), log)
+}
+
+/// What a moderation by `moderator` of the signer of entry `target` of `letter` says at
+/// `time`: no note (set it with struct update syntax).
+pub fn unsigned_moderation(
+    moderator: &SigningKey,
+    letter: LetterId,
+    target: u64,
+    action: ModerationAction,
+    reason: ModerationReason,
+    time: Timestamp,
+) -> Moderation {
+    Moderation {
+        letter,
+        entry: target,
+        action,
+        reason,
+        note: None,
+        time,
+        key: moderator.verifier(),
+    }
+}
+
+/// A hide's bytes: `moderator` hides the signer of entry `target` of `letter` as an
+/// impersonation, at [`time`]`(t)`.
+pub fn hide(moderator: &SigningKey, letter: LetterId, target: u64, t: u64) -> Vec<u8> {
+    let statement = unsigned_moderation(
+        moderator,
+        letter,
+        target,
+        ModerationAction::Hide,
+        ModerationReason::Impersonation,
+        time(t),
+    );
+    signed(Statement::Moderation(statement), moderator)
+}
+
+/// A show's bytes: `moderator` shows the signer of entry `target` of `letter` again, as
+/// reviewed, at [`time`]`(t)`.
+pub fn show(moderator: &SigningKey, letter: LetterId, target: u64, t: u64) -> Vec<u8> {
+    let statement = unsigned_moderation(
+        moderator,
+        letter,
+        target,
+        ModerationAction::Show,
+        ModerationReason::Reviewed,
+        time(t),
+    );
+    signed(Statement::Moderation(statement), moderator)
+}
+
 #[cfg(test)]
 mod tests {
     use signet_core::Entry;
@@ -141,7 +214,7 @@ mod tests {
         let statement = entry.statement();
         assert_eq!(statement.kind(), kind);
         assert_eq!(statement.key().public_key(), signer.verifier().public_key());
-        assert_eq!(statement.letter(), letter);
+        assert_eq!(statement.letter(), Some(letter));
         assert_eq!(statement.time(), time(t));
     }
 

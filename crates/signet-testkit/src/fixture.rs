@@ -282,7 +282,7 @@ mod tests {
             .iter()
             .map(|e| {
                 let entry = signet_core::Entry::parse(e).unwrap();
-                assert_eq!(entry.statement().letter(), letter);
+                assert_eq!(entry.statement().letter(), Some(letter));
                 entry.statement().kind()
             })
             .collect();
