@@ -15,6 +15,7 @@ mod replay;
 mod sequencer;
 mod storage;
 mod tree;
+pub mod witness;
 
 pub use catalog::{LetterInfo, Signatory, SignatoryPage, SignatoryQuery, StatusFilter};
 pub use check::{CheckReport, Problem, check, check_dir};

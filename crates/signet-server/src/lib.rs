@@ -7,6 +7,7 @@ mod metrics;
 mod query;
 mod routes;
 mod serve;
+pub mod witnesses;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

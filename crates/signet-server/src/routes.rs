@@ -146,6 +146,9 @@ pub(crate) async fn log_info(State(s): State<AppState>, RawQuery(q): RawQuery) -
         "vkey": log.verifier().to_string(),
         "size": log.head().size,
         "letters": letters,
+        "witnesses": log.witnesses().into_iter()
+            .map(|(name, key)| json!({"name": name, "vkey": key.to_string()}))
+            .collect::<Vec<Value>>(),
     }))
     .into_response())
 }
@@ -386,6 +389,7 @@ pub(crate) async fn metrics(State(s): State<AppState>, RawQuery(q): RawQuery) ->
     let mut out = String::new();
     s.log().metrics().render(&mut out, s.log().head().size);
     s.metrics().render(&mut out);
+    s.log().render_witness_metrics(&mut out);
     Ok((
         [(
             header::CONTENT_TYPE,
