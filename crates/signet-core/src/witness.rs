@@ -158,6 +158,7 @@ pub fn parse_size(body: &[u8]) -> Result<u64, Error> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use crate::keys::SignatureType;

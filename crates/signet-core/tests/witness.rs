@@ -1,5 +1,6 @@
 //! C2SP tlog-cosignature and tlog-witness: the specifications' own examples
 //! (`testdata/c2sp-*`, sources in `testdata/README.md`) and our cosigner against them.
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use signet_core::keys::SignatureType;
 use signet_core::witness::{AddCheckpoint, parse_cosignatures};

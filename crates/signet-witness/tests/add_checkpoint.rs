@@ -1,6 +1,7 @@
 //! The witness in process: every status of add-checkpoint, through the router; the
 //! state across restarts (a fork shown after one); concurrent inconsistent requests;
 //! the key and its files.
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
