@@ -75,6 +75,17 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
     } else {
         SavedState::load(&dir, &log_key)?
     };
+    let policy = match &args.policy {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("cannot read the policy {}", p.display()))?;
+            Some(
+                signet_core::policy::Policy::parse(&bytes)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+            )
+        }
+        None => None,
+    };
     let options = AuditOptions {
         threads: args.threads.unwrap_or(0),
     };
@@ -113,6 +124,17 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
+    // The log's signature is verified by the audit; the policy adds its witness quorum.
+    if let Some(policy) = &policy
+        && let Err(e) = policy.check_quorum(&state.checkpoint)
+    {
+        note!(
+            "the checkpoint of size {} is consistent, but it lacks the policy's witnesses: {e}",
+            report.size
+        );
+        note!("the state in {} is unchanged", dir.display());
+        return Ok(ExitCode::from(1));
+    }
     state.save(&dir).with_context(|| {
         format!(
             "the audit passed, but its state could not be saved in {}",

@@ -225,6 +225,10 @@ pub struct AuditArgs {
     /// Worker threads [default: twice the number of cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// A C2SP tlog-policy file: require its witness quorum's cosignatures on the
+    /// checkpoint the audit reaches (exit 1 without them, the state unchanged).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,7 @@ pub mod proof;
 pub mod state;
 pub mod text;
 pub mod tiles;
+pub mod witness;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use entry::{

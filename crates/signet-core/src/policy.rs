@@ -80,11 +80,24 @@ fn list(names: &[String]) -> String {
     }
 }
 
+/// A witness a policy names: its name in the policy, its cosigner key, and the URL
+/// prefix of its `add-checkpoint` endpoint when the policy gives one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyWitness {
+    /// The witness's name in the policy (opaque bytes there; shown lossily as UTF-8).
+    pub name: String,
+    /// Its cosigner verifier key (cosignature/v1).
+    pub key: VerifierKey,
+    /// The submission prefix: `add-checkpoint` is `<url>/add-checkpoint`.
+    pub url: Option<String>,
+}
+
 /// A parsed policy.
 #[derive(Debug, Clone)]
 pub struct Policy {
     logs: Vec<VerifierKey>,
     witnesses: Vec<(Vec<u8>, VerifierKey)>,
+    urls: Vec<Option<String>>,
     groups: Vec<Group>,
     /// `None` for `quorum none`.
     quorum: Option<Node>,
@@ -108,6 +121,7 @@ impl Policy {
     pub fn parse(bytes: &[u8]) -> Result<Policy, PolicyError> {
         let mut logs: Vec<VerifierKey> = Vec::new();
         let mut witnesses: Vec<(Vec<u8>, VerifierKey)> = Vec::new();
+        let mut urls: Vec<Option<String>> = Vec::new();
         let mut groups = Vec::new();
         let mut names: HashMap<Vec<u8>, Node> = HashMap::new();
         let mut keys: HashSet<[u8; 32]> = HashSet::new();
@@ -158,8 +172,18 @@ impl Policy {
                     if !keys.insert(*key.public_key()) {
                         return Err(bad("duplicate key"));
                     }
+                    let url = match args.get(2) {
+                        Some(u) => Some(
+                            std::str::from_utf8(u)
+                                .map_err(|_| bad("a witness URL must be UTF-8"))?
+                                .trim_end_matches('/')
+                                .to_owned(),
+                        ),
+                        None => None,
+                    };
                     names.insert(name.clone(), Node::Witness(witnesses.len()));
                     witnesses.push((name, key));
+                    urls.push(url);
                 }
                 b"group" => {
                     if args.len() < 3 {
@@ -219,6 +243,7 @@ impl Policy {
         Ok(Policy {
             logs,
             witnesses,
+            urls,
             groups,
             quorum,
         })
@@ -229,9 +254,28 @@ impl Policy {
         Policy {
             logs: vec![log_key],
             witnesses: Vec::new(),
+            urls: Vec::new(),
             groups: Vec::new(),
             quorum: None,
         }
+    }
+
+    /// The witnesses the policy names, in the order of their lines.
+    pub fn witnesses(&self) -> Vec<PolicyWitness> {
+        self.witnesses
+            .iter()
+            .zip(&self.urls)
+            .map(|((name, key), url)| PolicyWitness {
+                name: String::from_utf8_lossy(name).into_owned(),
+                key: key.clone(),
+                url: url.clone(),
+            })
+            .collect()
+    }
+
+    /// True when the policy needs no cosignature (`quorum none`).
+    pub fn needs_no_witness(&self) -> bool {
+        self.quorum.is_none()
     }
 
     /// The logs the policy lists.
@@ -264,7 +308,10 @@ impl Policy {
         })
     }
 
-    fn check_quorum(&self, signed: &SignedCheckpoint) -> Result<(), PolicyError> {
+    /// Checks only the witness quorum: whether the checkpoint's valid cosignatures by
+    /// the policy's witnesses satisfy its `quorum` line. The log's own signature is not
+    /// checked here; [`Policy::verify_checkpoint`] checks both.
+    pub fn check_quorum(&self, signed: &SignedCheckpoint) -> Result<(), PolicyError> {
         let Some(quorum) = self.quorum else {
             return Ok(());
         };

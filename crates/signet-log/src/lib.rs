@@ -16,6 +16,7 @@ mod replay;
 mod sequencer;
 mod storage;
 mod tree;
+pub mod witness;
 
 pub use catalog::{
     HiddenBy, LetterInfo, ModeratorInfo, Signatory, SignatoryPage, SignatoryQuery, StatusFilter,

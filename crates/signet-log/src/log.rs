@@ -25,6 +25,7 @@ use crate::metrics::LogMetrics;
 use crate::recovery::load_edge;
 use crate::sequencer::{Sequencer, Writer};
 use crate::tree::TreeReader;
+use crate::witness::Cosigners;
 use crate::{Error, Storage};
 
 /// The origin of a new log when none is given: a schema-less URL naming this machine.
@@ -53,6 +54,9 @@ pub struct Config {
     /// The moderators to appoint: each key the log has not appointed yet is appointed at
     /// start, once, by an entry the log signs (see docs/operating.md, *Moderators*).
     pub moderators: Vec<VerifierKey>,
+    /// The witnesses asked to cosign each checkpoint, if any (docs/protocol.md,
+    /// *Witnesses*).
+    pub cosigners: Option<Arc<dyn Cosigners>>,
 }
 
 impl Config {
@@ -68,6 +72,7 @@ impl Config {
             reindex: false,
             tile_cache: 1024,
             moderators: Vec::new(),
+            cosigners: None,
         }
     }
 }
@@ -93,6 +98,7 @@ pub struct Log {
     hosted: HashMap<LetterId, HostedLetter>,
     checkpointer: Mutex<Option<(JoinHandle<()>, std::sync::mpsc::Sender<()>)>>,
     data_dir: PathBuf,
+    cosigners: Option<Arc<dyn Cosigners>>,
 }
 
 fn now() -> Result<Timestamp, Error> {
@@ -165,6 +171,7 @@ impl Log {
             other => other,
         }
         .map_err(with_dir)?;
+        writer.set_cosigners(config.cosigners.clone());
         let (stop_checkpointer, stop) = std::sync::mpsc::channel();
         let checkpointer =
             Catalog::spawn_checkpointer(catalog_path.clone(), Duration::from_millis(500), stop)?;
@@ -186,6 +193,7 @@ impl Log {
             hosted: hosted.into_iter().map(|h| (h.letter.id(), h)).collect(),
             checkpointer: Mutex::new(Some((checkpointer, stop_checkpointer))),
             data_dir: data,
+            cosigners: config.cosigners.clone(),
         })
     }
 
@@ -202,6 +210,23 @@ impl Log {
     /// The log's verifier key.
     pub fn verifier(&self) -> &VerifierKey {
         &self.verifier
+    }
+
+    /// The witnesses asked to cosign checkpoints, by their names in the policy, with
+    /// their cosigner keys (none without a witness policy).
+    pub fn witnesses(&self) -> Vec<(String, VerifierKey)> {
+        self.cosigners
+            .as_ref()
+            .map(|c| c.witnesses())
+            .unwrap_or_default()
+    }
+
+    /// The witness client's metrics, in the Prometheus text format (nothing without a
+    /// witness policy).
+    pub fn render_witness_metrics(&self, out: &mut String) {
+        if let Some(c) = &self.cosigners {
+            c.render_metrics(out);
+        }
     }
 
     /// The latest durable checkpoint.

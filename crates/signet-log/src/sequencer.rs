@@ -21,7 +21,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use signet_core::edge::Edge;
 use signet_core::state::{Decision, Known as _};
-use signet_core::{Checkpoint, Entry, SigningKey, Statement, Timestamp, VerifierKey};
+use signet_core::{
+    Checkpoint, Entry, SignedCheckpoint, SigningKey, Statement, Timestamp, VerifierKey,
+};
 use tokio::sync::oneshot;
 
 use crate::catalog::{Catalog, LetterInfo};
@@ -31,6 +33,7 @@ use crate::metrics::LogMetrics;
 use crate::recovery::{is_corruption, load_edge};
 use crate::replay::sync_catalog;
 use crate::tree::{TileNodes, TreeReader};
+use crate::witness::{ConsistencyProofs, Cosigners};
 use crate::{Error, Storage};
 
 /// The first wait before retrying a failed recovery; it doubles up to [`LAST_RETRY`].
@@ -269,6 +272,8 @@ pub(crate) struct Writer {
     /// The log size the catalog reflects, once known to be behind the log.
     catalog_size: u64,
     max_batch: usize,
+    /// The witnesses asked to cosign each new checkpoint.
+    cosigners: Option<Arc<dyn Cosigners>>,
 }
 
 impl Writer {
@@ -299,12 +304,18 @@ impl Writer {
             catalog,
             letters: Letters::default(),
             max_batch: max_batch.max(1),
+            cosigners: None,
         };
         if rebuild {
             tracing::info!("rebuilding the catalog from the log");
         }
         w.sync_catalog(rebuild)?;
         Ok(w)
+    }
+
+    /// Sets the witnesses asked to cosign each new checkpoint.
+    pub(crate) fn set_cosigners(&mut self, cosigners: Option<Arc<dyn Cosigners>>) {
+        self.cosigners = cosigners;
     }
 
     /// The letters the catalog records, in order of registration.
@@ -583,6 +594,44 @@ impl Writer {
         self.sync_catalog(false)
     }
 
+    /// Asks the witnesses to cosign the durable checkpoint `signed` (one round per
+    /// batch) and stores the cosigned checkpoint durably in its place, so that what is
+    /// published, and served after a restart, carries the cosignatures. Without
+    /// cosignatures, or when the cosigned one cannot be stored, the checkpoint is
+    /// published as it is: fail open (docs/protocol.md, *Witnesses*).
+    fn witness(
+        &self,
+        mut signed: SignedCheckpoint,
+        text: String,
+        size: u64,
+    ) -> (SignedCheckpoint, String) {
+        let Some(cosigners) = &self.cosigners else {
+            return (signed, text);
+        };
+        let shared = self.shared.clone();
+        let proofs: ConsistencyProofs =
+            Arc::new(move |old| shared.reader.consistency(old, size, size));
+        let cosignatures = cosigners.cosign(&signed, proofs);
+        if cosignatures.is_empty() {
+            return (signed, text);
+        }
+        let plain = signed.clone();
+        for c in cosignatures {
+            signed.note_mut().push_signature(c);
+        }
+        let cosigned = signed.to_string();
+        match self
+            .storage
+            .swap_checkpoint(Some(text.as_bytes()), cosigned.as_bytes())
+        {
+            Ok(()) => (signed, cosigned),
+            Err(e) => {
+                tracing::error!(error = %e, size, "cannot store the cosigned checkpoint; publishing it without cosignatures");
+                (plain, text)
+            }
+        }
+    }
+
     fn try_integrate(&mut self, batch: &[Submission]) -> Result<(Vec<Decision>, Arc<Head>), Error> {
         let started = Instant::now();
         if self.catalog_size != self.size() {
@@ -657,6 +706,7 @@ impl Writer {
                 .reader
                 .insert_hash_tile(tile, Arc::new(TileNodes::new(hashes)));
         }
+        let (signed, text) = self.witness(signed, text, size);
         let head = Arc::new(Head {
             size,
             root,

@@ -84,6 +84,15 @@ pub struct Args {
     /// once, with an entry it signs; an appointment is never undone.
     #[arg(long = "moderator", value_name = "VKEY|FILE", value_parser = crate::moderation::moderator_key)]
     pub moderators: Vec<signet_core::VerifierKey>,
+    /// A C2SP tlog-policy file naming the witnesses (`witness NAME VKEY URL`) asked to
+    /// cosign every checkpoint, and the quorum to wait for; a `log` line, if any, must
+    /// be this log's key (see docs/operating.md, *Witnesses*).
+    #[arg(long, env = "SIGNET_WITNESS_POLICY", value_name = "FILE")]
+    pub witness_policy: Option<PathBuf>,
+    /// Seconds to wait for the witness quorum before publishing a checkpoint without it
+    /// (fail open, with a warning and a metric).
+    #[arg(long, env = "SIGNET_WITNESS_TIMEOUT", default_value_t = 5, value_parser = seconds)]
+    pub witness_timeout: u64,
 }
 
 impl Args {

@@ -8,6 +8,7 @@ mod moderation;
 mod query;
 mod routes;
 mod serve;
+pub mod witnesses;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

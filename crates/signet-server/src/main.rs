@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use signet_log::{Config, Log};
 use signet_server::cli::Args;
+use signet_server::witnesses::WitnessClient;
 use signet_server::{AppState, app, serve};
 
 fn main() -> std::process::ExitCode {
@@ -65,7 +66,21 @@ fn check(data: &std::path::Path) -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    let witnesses = match &args.witness_policy {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read the witness policy {}", path.display()))?;
+            let client =
+                WitnessClient::from_policy(&bytes, Duration::from_secs(args.witness_timeout))
+                    .map_err(|e| anyhow::anyhow!("the witness policy {}: {e}", path.display()))?;
+            Some(Arc::new(client))
+        }
+        None => None,
+    };
     let config = Config {
+        cosigners: witnesses
+            .clone()
+            .map(|w| w as Arc<dyn signet_log::witness::Cosigners>),
         letters_dir: args.letters.clone(),
         origin: args.origin.clone(),
         batch_interval: Duration::from_millis(args.batch_interval_ms),
@@ -82,6 +97,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .context("opening the log")?
         .with_context(|| format!("cannot open the registry in {data}"))?;
     let log = Arc::new(log);
+    if let Some(w) = &witnesses
+        && let Err(e) = w.check_log(log.verifier())
+    {
+        let closing = log.clone();
+        let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+        anyhow::bail!("{e}");
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

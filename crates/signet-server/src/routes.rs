@@ -165,6 +165,9 @@ pub(crate) async fn log_info(State(s): State<AppState>, RawQuery(q): RawQuery) -
         "size": log.head().size,
         "letters": letters,
         "moderators": moderators,
+        "witnesses": log.witnesses().into_iter()
+            .map(|(name, key)| json!({"name": name, "vkey": key.to_string()}))
+            .collect::<Vec<Value>>(),
     }))
     .into_response())
 }
@@ -429,6 +432,7 @@ pub(crate) async fn metrics(State(s): State<AppState>, RawQuery(q): RawQuery) ->
     let mut out = String::new();
     s.log().metrics().render(&mut out, s.log().head().size);
     s.metrics().render(&mut out);
+    s.log().render_witness_metrics(&mut out);
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -1,5 +1,5 @@
-//! The real-binary harness: fresh builds of the real `signet-server` and `signet`
-//! binaries, a server on a loopback port of its own with a temporary data directory, and
+//! The real-binary harness: fresh builds of the real `signet-server`, `signet` and
+//! `signet-witness` binaries, a server on a loopback port of its own with a temporary data directory, and
 //! helpers to run the CLI as a user would.
 //!
 //! Cargo sets `CARGO_BIN_EXE_*` only for a package's own binaries, so the harness builds
@@ -63,6 +63,7 @@ pub const LETTER_ID: &str =
 struct Binaries {
     server: PathBuf,
     signet: PathBuf,
+    witness: PathBuf,
 }
 
 /// Builds `signet-server` and `signet` once per process and returns their paths.
@@ -119,6 +120,8 @@ fn binaries() -> &'static Binaries {
                 "signet-server",
                 "-p",
                 "signet-cli",
+                "-p",
+                "signet-witness",
                 "--bins",
             ])
             .arg("--target-dir")
@@ -130,6 +133,7 @@ fn binaries() -> &'static Binaries {
         Binaries {
             server: profile_dir.join("signet-server"),
             signet: profile_dir.join("signet"),
+            witness: profile_dir.join("signet-witness"),
         }
     })
 }
@@ -137,6 +141,11 @@ fn binaries() -> &'static Binaries {
 /// The path of the freshly built `signet` binary.
 pub fn signet_bin() -> &'static Path {
     &binaries().signet
+}
+
+/// The path of the freshly built `signet-witness` binary.
+pub fn witness_bin() -> &'static Path {
+    &binaries().witness
 }
 
 /// The path of the freshly built `signet-server` binary.
