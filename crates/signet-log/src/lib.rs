@@ -16,7 +16,9 @@ mod sequencer;
 mod storage;
 mod tree;
 
-pub use catalog::{LetterInfo, Signatory, SignatoryPage, SignatoryQuery, StatusFilter};
+pub use catalog::{
+    ClaimResult, LetterInfo, ShownClaim, Signatory, SignatoryPage, SignatoryQuery, StatusFilter,
+};
 pub use check::{CheckReport, Problem, check, check_dir};
 pub use error::Error;
 pub use fs::FsStorage;
