@@ -79,6 +79,16 @@ pub struct Args {
     /// data directory.
     #[arg(long, conflicts_with = "reindex")]
     pub check: bool,
+    /// Check the identity claims of endorsements (on), or make no outside request at all
+    /// and leave `verified` empty (off).
+    #[arg(long, env = "SIGNET_IDENTITY_CHECKS", default_value = "on", value_parser = on_off)]
+    pub identity_checks: bool,
+    /// Re-check the claims of shown signers this often: 30s, 15m, 24h, or a bare number
+    /// of hours.
+    #[arg(long, env = "SIGNET_IDENTITY_RECHECK", default_value = "24h", value_parser = crate::identity::recheck_duration)]
+    pub identity_recheck: Duration,
+    #[command(flatten)]
+    pub identity: signet_identity::IdentityArgs,
 }
 
 impl Args {
@@ -94,6 +104,15 @@ impl Args {
             body_timeout: Duration::from_secs(self.body_timeout),
             idle_timeout: Duration::from_secs(self.idle_timeout),
         }
+    }
+}
+
+/// `on` or `off`.
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{s:?} is neither on nor off")),
     }
 }
 

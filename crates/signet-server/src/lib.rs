@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod error;
+pub mod identity;
 mod metrics;
 mod query;
 mod routes;
@@ -23,6 +24,7 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::PeerIpKeyExtractor;
 
 pub use error::{AppError, ErrorCode};
+pub use identity::{IdentityChecks, IdentitySettings};
 pub use metrics::ServerMetrics;
 pub use serve::serve;
 
@@ -75,6 +77,7 @@ pub struct AppState {
     metrics: Arc<ServerMetrics>,
     settings: Settings,
     clock: Arc<Clock>,
+    identity: IdentityChecks,
 }
 
 impl std::fmt::Debug for AppState {
@@ -98,7 +101,14 @@ impl AppState {
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs())
             }),
+            identity: IdentityChecks::off(),
         }
+    }
+
+    /// Checks the identity claims of new endorsements with `checks` (off by default).
+    pub fn with_identity(mut self, checks: IdentityChecks) -> AppState {
+        self.identity = checks;
+        self
     }
 
     /// Replaces the clock (seconds since the Unix epoch) that submissions are checked

@@ -93,7 +93,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("listening on http://{addr}");
 
     let settings = args.settings();
-    let router = app(AppState::new(log.clone(), settings.clone()));
+    let identity = signet_server::identity::from_args(&args, log.clone())?;
+    let router = app(AppState::new(log.clone(), settings.clone()).with_identity(identity));
     serve(listener, router, settings, shutdown_signal())
         .await
         .context("serving")?;
