@@ -3,11 +3,13 @@
 
 mod audit;
 mod cli;
+mod identity;
 mod io;
 mod keys;
 mod net;
 mod show;
 mod sign;
+mod ssh;
 mod verify;
 
 use std::process::ExitCode;
@@ -64,6 +66,10 @@ fn main() -> ExitCode {
         Command::Proof(args) => net::proof(&args),
         Command::Audit(args) => audit::audit(&args),
         Command::Completions(args) => completions(args.shell),
+        Command::Key {
+            command: cli::KeyCommand::Ssh(args),
+        } => ssh::key_ssh(&args),
+        Command::Identity(args) => identity::identity(&args),
     };
     match result {
         Ok(code) => code,

@@ -155,6 +155,7 @@ pub fn check(ip: IpAddr) -> Result<(), Refusal> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

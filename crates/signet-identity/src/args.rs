@@ -71,6 +71,7 @@ pub fn dns_server(s: &str) -> Result<SocketAddr, String> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

@@ -482,6 +482,7 @@ impl Drop for AbortOnDrop {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

@@ -1,4 +1,5 @@
 //! The checker against the fixture sites and DNS server: every case of the claim rules.
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use signet_core::entry::IdentityClaim;
 use signet_identity::{Checker, IdentityArgs, Outcome};

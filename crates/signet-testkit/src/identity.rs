@@ -6,6 +6,11 @@
 //! connections it accepted, so a test can show that a refused address was never dialled.
 //!
 //! Binding port 443 needs root or `CAP_NET_BIND_SERVICE`; the tests run as root.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test fixtures: a failure is a test failure"
+)]
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
