@@ -81,7 +81,7 @@ pub struct Args {
     pub check: bool,
     /// Check the identity claims of endorsements (on), or make no outside request at all
     /// and leave `verified` empty (off).
-    #[arg(long, env = "SIGNET_IDENTITY_CHECKS", default_value = "on", value_parser = on_off)]
+    #[arg(long, env = "SIGNET_IDENTITY_CHECKS", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
     pub identity_checks: bool,
     /// Re-check the claims of shown signers this often: 30s, 15m, 24h, or a bare number
     /// of hours.
@@ -151,6 +151,32 @@ mod tests {
             }
             (got, want) => panic!("{args:?}: got {got:?}, want {want:?}"),
         }
+    }
+
+    #[test]
+    #[expect(clippy::unwrap_used, reason = "tests")]
+    fn identity_flags() {
+        check(&["--identity-checks", "off"], Ok(()));
+        check(
+            &["--identity-checks", "on", "--identity-recheck", "15m"],
+            Ok(()),
+        );
+        check(&["--identity-checks", "maybe"], Err("neither on nor off"));
+        check(&["--identity-recheck", "2d"], Err("not a duration"));
+        check(
+            &[
+                "--identity-dns",
+                "127.0.0.1:5353",
+                "--identity-allow-private",
+            ],
+            Ok(()),
+        );
+        check(&["--identity-dns", "resolver"], Err("not an IP address"));
+        let on = Args::try_parse_from(["signet-server"]).unwrap();
+        assert!(on.identity_checks);
+        assert_eq!(on.identity_recheck, Duration::from_secs(86_400));
+        let off = Args::try_parse_from(["signet-server", "--identity-checks", "off"]).unwrap();
+        assert!(!off.identity_checks);
     }
 
     #[test]

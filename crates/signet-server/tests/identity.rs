@@ -1,6 +1,7 @@
 //! Identity claims on the real server (docs/protocol.md, *Identity claims*): every case
 //! of the claim rules against the fixture sites and DNS, checked after the
 //! acknowledgement, with the address rule, rechecks and `--identity-checks off`.
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::time::{Duration, Instant};
 
@@ -93,6 +94,20 @@ fn every_claim_case_after_the_acknowledgement() {
     let (cases, _sites) = standard_cases(&fx, &|i| *keys[i].verifier().public_key());
     let data = tempfile::tempdir().unwrap();
     let server = start(data.path(), &fx.flags());
+    // The warning goes to stderr, which the harness reads on a thread of its own.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server
+        .output
+        .lock()
+        .unwrap()
+        .contains("--identity-allow-private is on")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no warning that the address rule is off"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(
         server
             .output
