@@ -55,6 +55,14 @@ pub enum Command {
     /// Print a shell completion script to stdout (for example
     /// `signet completions bash > ~/.local/share/bash-completion/completions/signet`).
     Completions(CompletionsArgs),
+    /// Print a key in other forms (`signet key ssh`).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Print exactly what to publish so that an identity claim verifies: the token line
+    /// for a web page, the TXT record for DNS, or the ssh-ed25519 line for GitHub.
+    Identity(IdentityCommandArgs),
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +103,14 @@ pub struct KeygenArgs {
     /// (SIGNET_PASSPHRASE also works).
     #[arg(long, value_name = "FILE", conflicts_with = "unencrypted")]
     pub passphrase_file: Option<PathBuf>,
+    /// Import this OpenSSH Ed25519 private key (encrypted or not) instead of making a
+    /// new one, so that signet signs with the key GitHub already knows.
+    #[arg(long, value_name = "FILE")]
+    pub from_ssh: Option<PathBuf>,
+    /// The passphrase of the --from-ssh key, on the first line of FILE [default:
+    /// SIGNET_SSH_PASSPHRASE, else a prompt].
+    #[arg(long, value_name = "FILE", requires = "from_ssh")]
+    pub ssh_passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +186,12 @@ pub struct VerifyArgs {
     /// Print the result as JSON (schema in the README).
     #[arg(long)]
     pub json: bool,
+    /// Also check every identity claim live (each claim with its result and evidence;
+    /// exit 1 when any does not hold).
+    #[arg(long)]
+    pub online: bool,
+    #[command(flatten)]
+    pub identity: signet_identity::IdentityArgs,
 }
 
 #[derive(Debug, Args)]
@@ -293,4 +315,26 @@ pub struct WatchArgs {
     /// Print one JSON object per line for each match.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print the public key as an OpenSSH line (`ssh-ed25519 AAAA… <key name>`), to add
+    /// to a GitHub account for a github: claim.
+    Ssh(KeySshArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeySshArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct IdentityCommandArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// The claim: https://<host><path>, dns:<domain> or github:<login>.
+    #[arg(long, value_name = "CLAIM")]
+    pub claim: String,
 }

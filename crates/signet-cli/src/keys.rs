@@ -65,9 +65,15 @@ pub fn keygen(args: &KeygenArgs) -> Result<ExitCode> {
         )?)
     };
 
-    let mut seed = Zeroizing::new([0u8; 32]);
-    getrandom::fill(&mut seed[..])
-        .map_err(|e| anyhow!("no randomness from the operating system: {e}"))?;
+    let seed = match &args.from_ssh {
+        Some(file) => crate::ssh::seed_from_file(file, args.ssh_passphrase_file.as_deref())?,
+        None => {
+            let mut seed = Zeroizing::new([0u8; 32]);
+            getrandom::fill(&mut seed[..])
+                .map_err(|e| anyhow!("no randomness from the operating system: {e}"))?;
+            seed
+        }
+    };
     let key = SigningKey::from_seed(key_name, SignatureType::Ed25519, &seed);
     let mut secret = key.to_secret_string();
     secret.push('\n');

@@ -3,12 +3,14 @@
 
 mod audit;
 mod cli;
+mod identity;
 mod io;
 mod keys;
 mod moderate;
 mod net;
 mod show;
 mod sign;
+mod ssh;
 mod verify;
 mod watch;
 
@@ -68,6 +70,10 @@ fn main() -> ExitCode {
         Command::Moderate(args) => moderate::moderate(&args),
         Command::Watch(args) => watch::watch(&args),
         Command::Completions(args) => completions(args.shell),
+        Command::Key {
+            command: cli::KeyCommand::Ssh(args),
+        } => ssh::key_ssh(&args),
+        Command::Identity(args) => identity::identity(&args),
     };
     match result {
         Ok(code) => code,

@@ -22,6 +22,9 @@ struct Report {
     entry: Option<EntryReport>,
     letter_file: Option<LetterReport>,
     proof: Option<ProofReport>,
+    /// With `--online`: every identity claim, checked live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claims: Option<Vec<crate::identity::ClaimReport>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,6 +106,11 @@ pub fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Result<ExitCod
         Some(Trust::Key(k)) => Some(io::log_key(k)?),
         _ => None,
     };
+    let online = if args.online {
+        Some(crate::identity::checker_config(&args.identity)?)
+    } else {
+        None
+    };
     let bytes = io::read_input(&args.endorsement, "endorsement")?;
     let letter = match &args.letter {
         Some(path) => Some((
@@ -176,6 +184,22 @@ pub fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Result<ExitCod
             })();
             report.proof = Some(pr);
             result?;
+        }
+        if let (Some(config), Statement::Endorsement(e)) = (online, entry.statement()) {
+            let claims = crate::identity::check_all(config, &e.identity, e.key.public_key())
+                .map_err(|e| format!("{e:#}"))?;
+            let failed: Vec<String> = claims
+                .iter()
+                .filter(|c| !c.held)
+                .map(|c| c.claim.clone())
+                .collect();
+            report.claims = Some(claims);
+            if !failed.is_empty() {
+                return Err(format!(
+                    "identity claims do not hold: {}",
+                    failed.join(", ")
+                ));
+            }
         }
         Ok(())
     })();
@@ -252,7 +276,25 @@ fn print_human(report: &Report) -> Result<()> {
             row("role", &format!("{r} (self-asserted)"));
         }
         for i in &e.identity {
-            row("identity", &format!("{i} (claimed, not verified)"));
+            let live = report
+                .claims
+                .as_ref()
+                .and_then(|c| c.iter().find(|c| &c.claim == i));
+            match live {
+                None => row("identity", &format!("{i} (claimed, not verified)")),
+                Some(c) if c.held => row(
+                    "identity",
+                    &format!(
+                        "{i} VERIFIED at {} (evidence {})",
+                        c.checked,
+                        c.evidence.as_deref().unwrap_or("")
+                    ),
+                ),
+                Some(c) => row(
+                    "identity",
+                    &format!("{i} NOT VERIFIED: {}", c.reason.as_deref().unwrap_or("")),
+                ),
+            }
         }
         if let Some(t) = &e.title {
             row("title", t);

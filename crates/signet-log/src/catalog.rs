@@ -71,6 +71,15 @@ CREATE TABLE IF NOT EXISTS moderations (
     moderator BLOB NOT NULL,
     PRIMARY KEY (letter, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claim_results (
+    key BLOB NOT NULL,
+    claim TEXT NOT NULL,
+    held INTEGER NOT NULL,
+    checked INTEGER NOT NULL,
+    evidence TEXT,
+    reason TEXT,
+    PRIMARY KEY (key, claim)
+) WITHOUT ROWID;
 ";
 
 /// The catalog's layout version, kept in `meta.schema`. A catalog written by a version
@@ -290,7 +299,8 @@ impl Catalog {
     /// Empties the catalog (before a rebuild).
     pub(crate) fn clear(&mut self) -> Result<(), Error> {
         self.conn.execute_batch(
-            "BEGIN; DELETE FROM meta; DELETE FROM leaves; DELETE FROM letters; DELETE FROM signers; COMMIT;",
+            "BEGIN; DELETE FROM meta; DELETE FROM leaves; DELETE FROM letters; DELETE FROM signers; \
+             DELETE FROM claim_results; COMMIT;",
         )?;
         self.conn.execute_batch(
             "BEGIN; DELETE FROM endorsements; DELETE FROM moderators; DELETE FROM moderations;
@@ -852,5 +862,163 @@ impl CatalogReader {
             };
             Ok(SignatoryPage { items, next })
         })
+    }
+}
+
+/// The last check of one identity claim of one signer (docs/protocol.md, *Identity
+/// claims*). Claim results come from outside the log, so they are a cache: a rebuilt
+/// catalog has none, and the claims are checked again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimResult {
+    /// The signer's 32-byte public key.
+    pub key: [u8; 32],
+    /// The claim, as in the endorsement.
+    pub claim: String,
+    /// Whether it held.
+    pub held: bool,
+    /// When it was checked.
+    pub checked: Timestamp,
+    /// `sha256:<hex>` of the proving bytes, when it held.
+    pub evidence: Option<String>,
+    /// Why it failed, when it did.
+    pub reason: Option<String>,
+}
+
+/// A claim of a signer shown now, as the recheck loop sees it: never checked
+/// (`checked` `None`) or checked at that time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownClaim {
+    /// The signer's 32-byte public key.
+    pub key: [u8; 32],
+    /// The claim.
+    pub claim: String,
+    /// When it was last checked, if ever.
+    pub checked: Option<u64>,
+}
+
+fn claim_results_of(conn: &Connection, key: &[u8; 32]) -> Result<Vec<ClaimResult>, Error> {
+    let mut st = conn.prepare_cached(
+        "SELECT claim, held, checked, evidence, reason FROM claim_results WHERE key = ?1 ORDER BY claim",
+    )?;
+    let rows = st.query_map([&key[..]], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (claim, held, checked, evidence, reason) = row?;
+        out.push(ClaimResult {
+            key: *key,
+            claim,
+            held: held != 0,
+            checked: Timestamp::from_unix(checked.max(0) as u64).map_err(|e| {
+                damaged(format!(
+                    "a claim's check time {checked} is not a timestamp: {e}"
+                ))
+            })?,
+            evidence,
+            reason,
+        });
+    }
+    Ok(out)
+}
+
+impl CatalogReader {
+    /// The last check of each claim of a signer, in claim order.
+    pub(crate) fn claim_results(&self, key: &[u8; 32]) -> Result<Vec<ClaimResult>, Error> {
+        self.with(|conn| claim_results_of(conn, key))
+    }
+
+    /// Every claim of every signer shown now (its endorsement in force), once per
+    /// (signer, claim), with the time of its last check.
+    pub(crate) fn shown_claims(&self) -> Result<Vec<ShownClaim>, Error> {
+        self.with(|conn| {
+            let mut checked = std::collections::HashMap::new();
+            let mut st = conn.prepare_cached("SELECT key, claim, checked FROM claim_results")?;
+            for row in st.query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })? {
+                let (key, claim, at) = row?;
+                checked.insert((key, claim), at.max(0) as u64);
+            }
+            let mut st = conn.prepare_cached(
+                "SELECT DISTINCT key, identity FROM signers WHERE status = ?1 AND identity != ''",
+            )?;
+            let mut seen = std::collections::HashSet::new();
+            let mut out = Vec::new();
+            for row in st.query_map([ACTIVE], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            })? {
+                let (key, identity) = row?;
+                let Ok(key32) = <[u8; 32]>::try_from(key.as_slice()) else {
+                    return Err(damaged("a signer's key is not 32 bytes"));
+                };
+                for claim in identity.split('\n').filter(|c| !c.is_empty()) {
+                    if seen.insert((key32, claim.to_owned())) {
+                        out.push(ShownClaim {
+                            key: key32,
+                            claim: claim.to_owned(),
+                            checked: checked.get(&(key.clone(), claim.to_owned())).copied(),
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// The connection that records claim results, apart from the sequencer's: results
+/// arrive from the claim checks, never from the log. Opened on first use.
+#[derive(Debug)]
+pub(crate) struct ClaimWriter {
+    path: PathBuf,
+    conn: Mutex<Option<Connection>>,
+}
+
+impl ClaimWriter {
+    pub(crate) fn new(path: PathBuf) -> ClaimWriter {
+        ClaimWriter {
+            path,
+            conn: Mutex::new(None),
+        }
+    }
+
+    /// Records the result of one check, replacing the last one.
+    pub(crate) fn record(&self, result: &ClaimResult) -> Result<(), Error> {
+        let mut guard = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.is_none() {
+            let conn = open(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+            // Like the writer's: a lost result is checked again.
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            *guard = Some(conn);
+        }
+        let Some(conn) = guard.as_ref() else {
+            return Err(damaged("the claim results connection did not open"));
+        };
+        conn.prepare_cached(
+            "INSERT INTO claim_results (key, claim, held, checked, evidence, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (key, claim) DO UPDATE SET held = excluded.held,
+                 checked = excluded.checked, evidence = excluded.evidence, reason = excluded.reason",
+        )?
+        .execute(params![
+            &result.key[..],
+            result.claim,
+            i64::from(result.held),
+            result.checked.unix() as i64,
+            result.evidence,
+            result.reason
+        ])?;
+        Ok(())
     }
 }

@@ -19,7 +19,8 @@ mod tree;
 pub mod witness;
 
 pub use catalog::{
-    HiddenBy, LetterInfo, ModeratorInfo, Signatory, SignatoryPage, SignatoryQuery, StatusFilter,
+    ClaimResult, HiddenBy, LetterInfo, ModeratorInfo, ShownClaim, Signatory, SignatoryPage,
+    SignatoryQuery, StatusFilter,
 };
 pub use check::{CheckReport, Problem, check, check_dir};
 pub use error::Error;

@@ -17,7 +17,10 @@ use signet_core::{
     TlogProof, VerifierKey,
 };
 
-use crate::catalog::{Catalog, CatalogReader, LetterInfo, SignatoryPage, SignatoryQuery};
+use crate::catalog::{
+    Catalog, CatalogReader, ClaimResult, ClaimWriter, LetterInfo, ShownClaim, SignatoryPage,
+    SignatoryQuery,
+};
 use crate::fs::{FsStorage, local_error};
 use crate::head::{Ack, Head, tlog_proof};
 use crate::letters::{HostedLetter, load_letters};
@@ -95,6 +98,7 @@ pub struct Log {
     sequencer: Sequencer,
     verifier: VerifierKey,
     catalog: CatalogReader,
+    claims: ClaimWriter,
     hosted: HashMap<LetterId, HostedLetter>,
     checkpointer: Mutex<Option<(JoinHandle<()>, std::sync::mpsc::Sender<()>)>>,
     data_dir: PathBuf,
@@ -189,6 +193,7 @@ impl Log {
         Ok(Log {
             sequencer,
             verifier,
+            claims: ClaimWriter::new(catalog_path.clone()),
             catalog: CatalogReader::new(catalog_path),
             hosted: hosted.into_iter().map(|h| (h.letter.id(), h)).collect(),
             checkpointer: Mutex::new(Some((checkpointer, stop_checkpointer))),
@@ -388,6 +393,21 @@ impl Log {
     /// A page of a letter's signatories.
     pub fn signatories(&self, query: &SignatoryQuery) -> Result<SignatoryPage, Error> {
         self.catalog.signatories(query)
+    }
+
+    /// The last check of each identity claim of a signer (by 32-byte key).
+    pub fn claim_results(&self, key: &[u8; 32]) -> Result<Vec<ClaimResult>, Error> {
+        self.catalog.claim_results(key)
+    }
+
+    /// Every identity claim of every signer shown now, with its last check time.
+    pub fn shown_claims(&self) -> Result<Vec<ShownClaim>, Error> {
+        self.catalog.shown_claims()
+    }
+
+    /// Records the result of a claim check in the catalog (a cache: a rebuild drops it).
+    pub fn record_claim(&self, result: &ClaimResult) -> Result<(), Error> {
+        self.claims.record(result)
     }
 
     /// Stops taking submissions, integrates every one already queued, and waits for the

@@ -93,6 +93,16 @@ pub struct Args {
     /// (fail open, with a warning and a metric).
     #[arg(long, env = "SIGNET_WITNESS_TIMEOUT", default_value_t = 5, value_parser = seconds)]
     pub witness_timeout: u64,
+    /// Check the identity claims of endorsements (on), or make no outside request at all
+    /// and leave `verified` empty (off).
+    #[arg(long, env = "SIGNET_IDENTITY_CHECKS", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+    pub identity_checks: bool,
+    /// Re-check the claims of shown signers this often: 30s, 15m, 24h, or a bare number
+    /// of hours.
+    #[arg(long, env = "SIGNET_IDENTITY_RECHECK", default_value = "24h", value_parser = crate::identity::recheck_duration)]
+    pub identity_recheck: Duration,
+    #[command(flatten)]
+    pub identity: signet_identity::IdentityArgs,
 }
 
 impl Args {
@@ -108,6 +118,15 @@ impl Args {
             body_timeout: Duration::from_secs(self.body_timeout),
             idle_timeout: Duration::from_secs(self.idle_timeout),
         }
+    }
+}
+
+/// `on` or `off`.
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{s:?} is neither on nor off")),
     }
 }
 
@@ -146,6 +165,32 @@ mod tests {
             }
             (got, want) => panic!("{args:?}: got {got:?}, want {want:?}"),
         }
+    }
+
+    #[test]
+    #[expect(clippy::unwrap_used, reason = "tests")]
+    fn identity_flags() {
+        check(&["--identity-checks", "off"], Ok(()));
+        check(
+            &["--identity-checks", "on", "--identity-recheck", "15m"],
+            Ok(()),
+        );
+        check(&["--identity-checks", "maybe"], Err("neither on nor off"));
+        check(&["--identity-recheck", "2d"], Err("not a duration"));
+        check(
+            &[
+                "--identity-dns",
+                "127.0.0.1:5353",
+                "--identity-allow-private",
+            ],
+            Ok(()),
+        );
+        check(&["--identity-dns", "resolver"], Err("not an IP address"));
+        let on = Args::try_parse_from(["signet-server"]).unwrap();
+        assert!(on.identity_checks);
+        assert_eq!(on.identity_recheck, Duration::from_secs(86_400));
+        let off = Args::try_parse_from(["signet-server", "--identity-checks", "off"]).unwrap();
+        assert!(!off.identity_checks);
     }
 
     #[test]

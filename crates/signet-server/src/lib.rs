@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod error;
+pub mod identity;
 mod metrics;
 mod moderation;
 mod query;
@@ -25,6 +26,7 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::PeerIpKeyExtractor;
 
 pub use error::{AppError, ErrorCode};
+pub use identity::{IdentityChecks, IdentitySettings};
 pub use metrics::ServerMetrics;
 pub use serve::serve;
 
@@ -77,6 +79,7 @@ pub struct AppState {
     metrics: Arc<ServerMetrics>,
     settings: Settings,
     clock: Arc<Clock>,
+    identity: IdentityChecks,
 }
 
 impl std::fmt::Debug for AppState {
@@ -100,7 +103,14 @@ impl AppState {
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs())
             }),
+            identity: IdentityChecks::off(),
         }
+    }
+
+    /// Checks the identity claims of new endorsements with `checks` (off by default).
+    pub fn with_identity(mut self, checks: IdentityChecks) -> AppState {
+        self.identity = checks;
+        self
     }
 
     /// Replaces the clock (seconds since the Unix epoch) that submissions are checked

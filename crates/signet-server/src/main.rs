@@ -110,13 +110,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
         .context("reading the listening address")?;
+    // Before the server says it listens: bad identity flags are a refusal to start.
+    let identity =
+        signet_server::identity::from_args(&args, log.clone()).context("the identity flags")?;
     println!("origin: {}", log.origin());
     println!("verifier key: {}", log.verifier());
     println!("log size: {}", log.head().size);
     println!("listening on http://{addr}");
 
     let settings = args.settings();
-    let router = app(AppState::new(log.clone(), settings.clone()));
+    let router = app(AppState::new(log.clone(), settings.clone()).with_identity(identity));
     serve(listener, router, settings, shutdown_signal())
         .await
         .context("serving")?;

@@ -16,7 +16,7 @@ type Result<T, E = AppError> = std::result::Result<T, E>;
 /// Runs a read of the log (tiles, bundles, SQLite) on the blocking pool: on a cache
 /// miss it may wait for storage, which could be remote, and must not hold an async
 /// worker meanwhile. Its errors are the log's own, never the client's.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, signet_log::Error> + Send + 'static,
 ) -> Result<T> {
     match tokio::task::spawn_blocking(f).await {
@@ -125,7 +125,11 @@ pub(crate) async fn submit(
     let entry = Entry::parse(&body)?;
     let now = Timestamp::from_unix(s.now())?;
     entry.statement().time().check_not_future(now)?;
-    let ack = s.log().submit(entry).await?;
+    let ack = s.log().submit(entry.clone()).await?;
+    if ack.new {
+        // Only now, with the entry acknowledged, may its claims be looked at.
+        s.identity.acknowledged(&entry);
+    }
     let status = if ack.new {
         StatusCode::CREATED
     } else {
@@ -243,6 +247,8 @@ pub(crate) async fn entry(
             }
             let identity: Vec<&str> = e.identity.iter().map(|c| c.as_str()).collect();
             fields.insert("identity".into(), json!(identity));
+            let verified = crate::identity::verified_of(&s, *e.key.public_key(), &identity).await?;
+            fields.insert("verified".into(), verified);
         }
         Statement::Withdrawal(_) | Statement::Moderator(_) | Statement::Moderation(_) => {}
     }
@@ -381,16 +387,18 @@ pub(crate) async fn signatories(
     })
     .await?
     .ok_or_else(|| AppError::not_found("no such letter in this log; see /v1/log for the list"))?;
+    let verified = crate::identity::verified_of_page(&s, &page.items).await?;
     let items: Vec<Value> = page
         .items
         .into_iter()
-        .map(|i| {
+        .zip(verified)
+        .map(|(i, verified)| {
             json!({
                 "index": i.index, "name": i.name, "affiliation": i.affiliation, "role": i.role,
                 "identity": i.identity, "key": i.key, "fingerprint": i.fingerprint,
                 "time": i.time.to_string(), "status": if i.active { "active" } else { "withdrawn" },
-                "verified": [],
                 "hidden": crate::moderation::hidden_json(i.hidden.as_ref()),
+                "verified": verified,
             })
         })
         .collect();
@@ -433,6 +441,7 @@ pub(crate) async fn metrics(State(s): State<AppState>, RawQuery(q): RawQuery) ->
     s.log().metrics().render(&mut out, s.log().head().size);
     s.metrics().render(&mut out);
     s.log().render_witness_metrics(&mut out);
+    s.identity.render(&mut out);
     Ok((
         [(
             header::CONTENT_TYPE,

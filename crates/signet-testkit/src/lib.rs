@@ -5,6 +5,8 @@ pub mod disk;
 pub mod entries;
 pub mod fixture;
 pub mod harness;
+#[cfg(feature = "identity")]
+pub mod identity;
 pub mod server;
 pub mod storage;
 pub mod strace;
