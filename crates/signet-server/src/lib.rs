@@ -4,6 +4,7 @@
 pub mod cli;
 mod error;
 mod metrics;
+mod pages;
 mod query;
 mod routes;
 mod serve;
@@ -195,6 +196,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/signatories", get(routes::signatories))
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
+        .merge(pages::router())
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             state.settings.concurrency.max(1),

@@ -16,7 +16,7 @@ type Result<T, E = AppError> = std::result::Result<T, E>;
 /// Runs a read of the log (tiles, bundles, SQLite) on the blocking pool: on a cache
 /// miss it may wait for storage, which could be remote, and must not hold an async
 /// worker meanwhile. Its errors are the log's own, never the client's.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, signet_log::Error> + Send + 'static,
 ) -> Result<T> {
     match tokio::task::spawn_blocking(f).await {
@@ -352,11 +352,11 @@ pub(crate) async fn signatories(
 }
 
 /// Cursors are opaque to clients: a prefix and the position in hex.
-fn encode_cursor(first_index: u64) -> String {
+pub(crate) fn encode_cursor(first_index: u64) -> String {
     format!("c{first_index:x}")
 }
 
-fn decode_cursor(cursor: &str) -> Result<u64> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<u64> {
     cursor
         .strip_prefix('c')
         .filter(|h| {
