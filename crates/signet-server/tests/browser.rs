@@ -191,9 +191,12 @@ async fn serve(r: &Registry) -> String {
     format!("http://{addr}")
 }
 
+/// How a proxy changes a page.
+type Alter = fn(String) -> String;
+
 /// A proxy in front of `upstream` that passes every request through and, on `path`,
 /// applies `alter` to the page.
-fn proxy(upstream: &str, path: &str, alter: fn(String) -> String) -> TestServer {
+fn proxy(upstream: &str, path: &str, alter: Alter) -> TestServer {
     let empty = tempfile::tempdir().unwrap().keep();
     let (upstream, path) = (upstream.to_owned(), path.to_owned());
     TestServer::with_handler(&empty, move |req| {
@@ -341,7 +344,7 @@ async fn one_altered_byte_makes_the_check_fail_at_its_step() {
     let url = serve(&r).await;
     let path = format!("/entries/{alice}");
     let b = Browser::start(true).await;
-    let cases: [(&str, fn(String) -> String, &str); 6] = [
+    let cases: [(&str, Alter, &str); 6] = [
         // A letter of the signer's name.
         (
             "note",
@@ -658,9 +661,21 @@ async fn no_serious_accessibility_violation_and_screenshots_at_two_widths() {
                 overflow.as_i64().unwrap() <= 0,
                 "{name} at {width} px overflows by {overflow}"
             );
-            let png = b.c().screenshot().await.unwrap();
-            assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-            std::fs::write(shots.join(format!("{name}-{width}.png")), png).unwrap();
+            // The top of the page, then its main parts scrolled into view.
+            for (part, css) in [
+                ("top", "body"),
+                ("list", "#signers, #fields, #no-hides"),
+                ("footer", "footer"),
+            ] {
+                let script = "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView(); return e !== null;";
+                let found = b.c().execute(script, vec![json!(css)]).await.unwrap();
+                if found != json!(true) {
+                    continue;
+                }
+                let png = b.c().screenshot().await.unwrap();
+                assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+                std::fs::write(shots.join(format!("{name}-{width}-{part}.png")), png).unwrap();
+            }
         }
     }
     b.close().await;

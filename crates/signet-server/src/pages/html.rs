@@ -157,16 +157,10 @@ fn counts(chrome: &Chrome, letter: &LetterView) -> Markup {
     }
 }
 
-fn letter_head(chrome: &Chrome, letter: &LetterView, link_title: bool) -> Markup {
+fn letter_head(chrome: &Chrome, letter: &LetterView) -> Markup {
     let ui = chrome.ui();
     html! {
-        h1 lang=(letter.language) {
-            @if link_title {
-                a href=(chrome.href(&format!("/letters/{}", letter.slug), &[])) { (letter.title) }
-            } @else {
-                (letter.title)
-            }
-        }
+        h1 lang=(letter.language) { (letter.title) }
         dl.meta {
             dt { (ui.letter_id) } dd { code #letter-id { (letter.id) } }
             dt { (ui.registered_in) }
@@ -277,7 +271,7 @@ pub(crate) fn letter(chrome: &Chrome, page: &LetterPage) -> Markup {
     }
     let main = html! {
         article.letter {
-            (letter_head(chrome, letter, false))
+            (letter_head(chrome, letter))
             div.text lang=(letter.language) {
                 @for paragraph in letter.paragraphs() {
                     p {
@@ -340,8 +334,7 @@ pub(crate) fn letter(chrome: &Chrome, page: &LetterPage) -> Markup {
                         a rel="first" href=(chrome.href(&path, &keep)) { (ui.first_page) }
                     }
                     @if let Some(next) = &page.next {
-                        @let mut params = keep.clone();
-                        @let _ = params.push(("after", next.as_str()));
+                        @let params = [keep.as_slice(), &[("after", next.as_str())]].concat();
                         a #next rel="next" href=(chrome.href(&path, &params)) { (ui.next_page) " →" }
                     }
                 }
@@ -374,8 +367,10 @@ pub(crate) fn hidden(chrome: &Chrome, page: &HiddenPage) -> Markup {
     let ui = chrome.ui();
     let letter = &page.letter;
     let main = html! {
-        (letter_head(chrome, letter, true))
-        h2 { (ui.hides_title) }
+        h1 { (ui.hides_title) }
+        p.letter-link {
+            a href=(chrome.href(&format!("/letters/{}", letter.slug), &[])) lang=(letter.language) { (letter.title) }
+        }
         (counts(chrome, letter))
         p { (ui.hides_intro) }
         @if page.hides.is_empty() {
@@ -435,7 +430,13 @@ pub(crate) fn entry(chrome: &Chrome, page: &EntryPage) -> Markup {
     let kind = ui.kind_name(page.kind);
     let letter_lang = page.letter.as_ref().map(|l| l.language.as_str());
     let main = html! {
-        h1 { (ui.entry_title) " #" (page.index) ": " (kind) }
+        @match page.fields.iter().find(|(f, _)| *f == "name") {
+            Some((_, name)) => {
+                h1 { (name) }
+                p.subtitle { (ui.entry_title) " #" (page.index) " · " (kind) }
+            }
+            None => { h1 { (ui.entry_title) " #" (page.index) ": " (kind) } }
+        }
         @if let Some(letter) = &page.letter {
             p.letter-link {
                 a href=(chrome.href(&format!("/letters/{}", letter.slug), &[])) lang=(letter.language) { (letter.title) }
