@@ -72,6 +72,15 @@ fn encode(s: &str) -> String {
     out
 }
 
+/// `2026-03-22T10:00:00Z` as `2026-03-22 10:00:00 UTC`, for people; the `datetime`
+/// attribute keeps the exact form.
+fn readable_time(t: &str) -> String {
+    match t.strip_suffix('Z').and_then(|t| t.split_once('T')) {
+        Some((date, time)) => format!("{date} {time} UTC"),
+        None => t.to_owned(),
+    }
+}
+
 /// The frame of every page: head, header, main, footer.
 fn layout(chrome: &Chrome, title: &str, log: &LogView, script: bool, main: Markup) -> Markup {
     let ui = chrome.ui();
@@ -197,9 +206,9 @@ fn signer_row(chrome: &Chrome, row: &SignerRow) -> Markup {
                 }
             }
             span.when {
-                time datetime=(row.time) { (row.time) }
+                time datetime=(row.time) { (readable_time(&row.time)) }
                 " · "
-                span title=(ui.fingerprint) { code { (row.fingerprint) } }
+                span.fp { (ui.fingerprint) " " code { (row.fingerprint) } }
                 " · "
                 a href=(chrome.href(&format!("/entries/{}", row.index), &[])) {
                     (ui.entry) " #" (row.index)
@@ -353,7 +362,7 @@ fn hide_row(chrome: &Chrome, hide: &HideView) -> Markup {
             dl.meta {
                 dt { (ui.reason) } dd.reason { (hide.reason) }
                 @if let Some(note) = &hide.note { dt { (ui.note) } dd { (note) } }
-                dt { (ui.time) } dd { time datetime=(hide.time) { (hide.time) } }
+                dt { (ui.time) } dd { time datetime=(hide.time) { (readable_time(&hide.time)) } }
                 dt { (ui.moderator) } dd { code { (hide.moderator) } }
                 dt { (ui.target) } dd { a href=(chrome.href(&format!("/entries/{}", hide.target), &[])) { "#" (hide.target) } }
                 dt { (ui.entry) } dd { a href=(chrome.href(&format!("/entries/{}", hide.index), &[])) { "#" (hide.index) } }
@@ -554,4 +563,142 @@ pub(crate) fn error(chrome: &Chrome, log: &LogView, status: u16, message: &str) 
         p { a href=(chrome.href("/", &[])) { (ui.letters) } }
     };
     layout(chrome, title, log, false, main)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, want: &str) {
+        assert_eq!(readable_time(input), want, "{input}");
+    }
+
+    #[test]
+    fn times_for_people() {
+        check("2026-03-22T10:00:00Z", "2026-03-22 10:00:00 UTC");
+        check("not a time", "not a time");
+    }
+
+    fn log() -> LogView {
+        LogView {
+            origin: "example.org/log".into(),
+            vkey: "example.org/log+01234567+AAAA".into(),
+            size: 9,
+            witnesses: vec![super::super::view::WitnessView {
+                name: "w<1>".into(),
+                vkey: "w1+89abcdef+BBBB".into(),
+            }],
+            server: "https://example.org".into(),
+        }
+    }
+
+    fn letter_view() -> LetterView {
+        LetterView {
+            id: "sha256:00".into(),
+            slug: "s".into(),
+            title: "T".into(),
+            language: "en".into(),
+            source: None,
+            text: Some("One.\n\nTwo,\nlines.\n".into()),
+            index: 0,
+            signers: 1,
+            withdrawn: 0,
+            hidden: 2,
+        }
+    }
+
+    fn hide(name: &str) -> HideView {
+        HideView {
+            index: 7,
+            target: 3,
+            name: name.into(),
+            reason: "impersonation".into(),
+            note: Some("<b>not</b> the real one".into()),
+            time: "2026-03-22T10:00:00Z".into(),
+            moderator: "mod+00000000+CCCC".into(),
+        }
+    }
+
+    fn chrome() -> Chrome {
+        Chrome {
+            lang: Lang::En,
+            explicit: false,
+            path: "/letters/s".into(),
+            params: vec![],
+        }
+    }
+
+    /// The fields other features fill (verified claims, hides, moderators, witnesses)
+    /// render from the view model, escaped like everything else.
+    #[test]
+    fn badges_hides_moderators_and_witnesses_render_from_the_view_model() {
+        let row = SignerRow {
+            index: 3,
+            name: "Sam <Altman>".into(),
+            affiliation: None,
+            role: None,
+            fingerprint: "0011223344556677".into(),
+            time: "2026-03-22T10:00:00Z".into(),
+            withdrawn: false,
+            verified: vec![ClaimView {
+                claim: "dns:example.org".into(),
+                checked: "2026-03-23T00:00:00Z".into(),
+                evidence: "sha256:ab".into(),
+            }],
+            hidden: Some(hide("Sam <Altman>")),
+        };
+        let unverified = SignerRow {
+            verified: vec![],
+            hidden: None,
+            index: 1,
+            ..row.clone()
+        };
+        let page = LetterPage {
+            log: log(),
+            letter: letter_view(),
+            rows: vec![row, unverified],
+            q: None,
+            listing: Listing::Active,
+            paged: false,
+            next: None,
+        };
+        let html = letter(&chrome(), &page).into_string();
+        assert!(
+            html.contains("<span class=\"kind\">dns</span> example.org"),
+            "{html}"
+        );
+        assert!(html.contains("<span class=\"mark\">hidden: impersonation</span>"));
+        assert!(html.contains("Sam &lt;Altman&gt;"));
+        assert!(html.contains("2 signers are hidden from this list by moderators."));
+        assert!(html.contains("<li>w&lt;1&gt; <code>w1+89abcdef+BBBB</code></li>"));
+        assert!(html.contains("<p>One.</p><p>Two,<br>lines.</p>"));
+
+        let page = HiddenPage {
+            log: log(),
+            letter: letter_view(),
+            hides: vec![hide("Sam <Altman>")],
+            moderators: vec![super::super::view::ModeratorView {
+                index: 5,
+                name: "mod".into(),
+                key: "mod+00000000+CCCC".into(),
+            }],
+        };
+        let html = hidden(&chrome(), &page).into_string();
+        assert!(html.contains("<dd class=\"reason\">impersonation</dd>"));
+        assert!(html.contains("&lt;b&gt;not&lt;/b&gt; the real one"));
+        assert!(html.contains("href=\"/entries/3\""));
+        assert!(html.contains("href=\"/entries/7\""));
+        assert!(html.contains("<code>mod+00000000+CCCC</code>"));
+        assert!(!html.contains("id=\"no-hides\""));
+    }
+
+    #[test]
+    fn links_encode_their_parameters() {
+        assert_eq!(link("/p", &[]), "/p");
+        assert_eq!(
+            link("/p", &[("q", "a b&c=\"d\""), ("lang", "zh")]),
+            "/p?q=a%20b%26c%3D%22d%22&lang=zh"
+        );
+        assert_eq!(link("/p", &[("q", "名")]), "/p?q=%E5%90%8D");
+    }
 }
