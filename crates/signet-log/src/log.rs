@@ -410,6 +410,16 @@ impl Log {
         self.claims.record(result)
     }
 
+    /// A signer's record for a letter (its status and the indexes of its first, shown
+    /// and latest entries), or `None` when that key never endorsed it.
+    pub fn signer(
+        &self,
+        letter: &signet_core::LetterId,
+        key: &[u8; 32],
+    ) -> Result<Option<signet_core::state::SignerRecord>, Error> {
+        self.catalog.signer(letter, key)
+    }
+
     /// Stops taking submissions, integrates every one already queued, and waits for the
     /// sequencer to finish. Blocks.
     pub fn close(&self) {

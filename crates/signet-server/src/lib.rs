@@ -6,6 +6,7 @@ mod error;
 pub mod identity;
 mod metrics;
 mod moderation;
+mod pages;
 mod query;
 mod routes;
 mod serve;
@@ -207,6 +208,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/signatories", get(routes::signatories))
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
+        .merge(pages::router())
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             state.settings.concurrency.max(1),

@@ -406,11 +406,11 @@ pub(crate) async fn signatories(
 }
 
 /// Cursors are opaque to clients: a prefix and the position in hex.
-fn encode_cursor(first_index: u64) -> String {
+pub(crate) fn encode_cursor(first_index: u64) -> String {
     format!("c{first_index:x}")
 }
 
-fn decode_cursor(cursor: &str) -> Result<u64> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<u64> {
     cursor
         .strip_prefix('c')
         .filter(|h| {

@@ -1,0 +1,428 @@
+//! What the pages show, read from the log with the same catalog queries as the JSON API.
+//! The templates render only these types, so every page can be built (and tested) from
+//! a view model alone.
+//!
+//! Some fields have nothing to show yet and are here so that the pages already render
+//! them: verified identity claims, hides and moderators, and witnesses. Today they are
+//! filled empty.
+
+use signet_core::state::SignerStatus;
+use signet_core::{Entry, Statement};
+use signet_log::{LetterInfo, Log, SignatoryQuery, StatusFilter};
+
+/// What every page's footer says about the log.
+#[derive(Debug, Clone)]
+pub(crate) struct LogView {
+    pub origin: String,
+    pub vkey: String,
+    pub size: u64,
+    /// The witnesses of the server's witness policy (none today).
+    pub witnesses: Vec<WitnessView>,
+    /// The base URL of this server as the reader reached it (`http://host:port`).
+    pub server: String,
+}
+
+/// A witness named by the witness policy.
+#[derive(Debug, Clone)]
+pub(crate) struct WitnessView {
+    pub name: String,
+    pub vkey: String,
+}
+
+/// An appointed moderator.
+#[derive(Debug, Clone)]
+pub(crate) struct ModeratorView {
+    pub index: u64,
+    pub name: String,
+    pub key: String,
+}
+
+/// An identity claim that held at its last check.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimView {
+    pub claim: String,
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub checked: String,
+    /// `sha256:<hex>` of the bytes that proved it.
+    pub evidence: String,
+}
+
+impl ClaimView {
+    /// The claim's kind (`https`, `dns`, `github`) and value, for its badge.
+    pub(crate) fn kind_and_value(&self) -> (&str, &str) {
+        split_claim(&self.claim)
+    }
+}
+
+/// A claim's kind and value: `dns:example.org` is `("dns", "example.org")`, an
+/// `https://` URL is `("https", <the URL without its scheme>)`.
+pub(crate) fn split_claim(claim: &str) -> (&str, &str) {
+    if let Some(rest) = claim.strip_prefix("https://") {
+        ("https", rest)
+    } else {
+        claim.split_once(':').unwrap_or(("claim", claim))
+    }
+}
+
+/// A hide in effect: the moderation entry that hides a signer.
+#[derive(Debug, Clone)]
+pub(crate) struct HideView {
+    /// The moderation entry's index.
+    pub index: u64,
+    /// The hidden endorsement's index (the moderation's `entry` line).
+    pub target: u64,
+    /// The hidden signer's name, as its endorsement gives it.
+    pub name: String,
+    pub reason: String,
+    pub note: Option<String>,
+    pub time: String,
+    /// The moderator's verifier key.
+    pub moderator: String,
+}
+
+/// A letter and its counts.
+#[derive(Debug, Clone)]
+pub(crate) struct LetterView {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub language: String,
+    pub source: Option<String>,
+    /// The canonical text, when this server hosts the letter.
+    pub text: Option<String>,
+    pub index: u64,
+    pub signers: u64,
+    pub withdrawn: u64,
+    pub hidden: u64,
+}
+
+impl LetterView {
+    fn new(info: LetterInfo, text: Option<String>, source: Option<String>) -> LetterView {
+        LetterView {
+            id: info.id.to_string(),
+            slug: info.slug,
+            title: info.title,
+            language: info.language,
+            source,
+            text,
+            index: info.index,
+            signers: info.signers,
+            withdrawn: info.withdrawn,
+            hidden: 0,
+        }
+    }
+
+    /// The text's paragraphs (separated by blank lines), each a list of lines.
+    pub(crate) fn paragraphs(&self) -> Vec<Vec<&str>> {
+        let Some(text) = &self.text else {
+            return Vec::new();
+        };
+        text.split("\n\n")
+            .map(|p| p.trim_matches('\n'))
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split('\n').collect())
+            .collect()
+    }
+}
+
+/// One row of a letter's list of signers.
+#[derive(Debug, Clone)]
+pub(crate) struct SignerRow {
+    /// The index of the signer's latest endorsement (its entry page).
+    pub index: u64,
+    pub name: String,
+    pub affiliation: Option<String>,
+    pub role: Option<String>,
+    pub fingerprint: String,
+    pub time: String,
+    pub withdrawn: bool,
+    /// The claims that held at their last check (none today).
+    pub verified: Vec<ClaimView>,
+    /// The hide in effect, listed only with every status (none today).
+    pub hidden: Option<HideView>,
+}
+
+/// Which signers the letter page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listing {
+    Active,
+    Withdrawn,
+}
+
+/// The letter page.
+#[derive(Debug, Clone)]
+pub(crate) struct LetterPage {
+    pub log: LogView,
+    pub letter: LetterView,
+    pub rows: Vec<SignerRow>,
+    pub q: Option<String>,
+    pub listing: Listing,
+    /// Whether this is a later page (`after` was given).
+    pub paged: bool,
+    /// The cursor of the next page, if there is one.
+    pub next: Option<String>,
+}
+
+/// The page of a letter's hides.
+#[derive(Debug, Clone)]
+pub(crate) struct HiddenPage {
+    pub log: LogView,
+    pub letter: LetterView,
+    /// Every hide in effect (none today).
+    pub hides: Vec<HideView>,
+    /// The appointed moderators (none today).
+    pub moderators: Vec<ModeratorView>,
+}
+
+/// The page that lists the hosted letters.
+#[derive(Debug, Clone)]
+pub(crate) struct HomePage {
+    pub log: LogView,
+    pub letters: Vec<LetterView>,
+}
+
+/// Where an entry stands now.
+#[derive(Debug, Clone)]
+pub(crate) enum EntryStatus {
+    /// Not an endorsement: nothing to show or withdraw.
+    None,
+    /// The endorsement in force, shown in the list.
+    Shown,
+    /// A later endorsement by the same signer is the one shown.
+    Superseded { by: u64 },
+    /// The signer withdrew it; `by` is the latest withdrawal.
+    Withdrawn { by: u64 },
+    /// A moderator hid the signer.
+    #[allow(
+        dead_code,
+        reason = "moderation fills it; until then no entry is hidden"
+    )]
+    Hidden(HideView),
+}
+
+/// One identity claim of an endorsement, with its verification if it held.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimRow {
+    pub claim: String,
+    pub verified: Option<ClaimView>,
+}
+
+/// The entry page.
+#[derive(Debug, Clone)]
+pub(crate) struct EntryPage {
+    pub log: LogView,
+    pub index: u64,
+    pub kind: &'static str,
+    /// The entry's own fields, in its order: (field name, value).
+    pub fields: Vec<(&'static str, String)>,
+    pub letter: Option<LetterView>,
+    pub status: EntryStatus,
+    /// For a withdrawal or a superseded endorsement, the signer's entry shown now.
+    pub signer_now: Option<u64>,
+    pub claims: Vec<ClaimRow>,
+    /// The entry's bytes, as text (entries are UTF-8).
+    pub note: String,
+    pub leaf_hash: String,
+    /// The `.tlog-proof` lines before its checkpoint, ending in a newline.
+    pub proof: String,
+    /// The signed checkpoint the proof leads to.
+    pub checkpoint: String,
+    /// The verifier keys of the witnesses whose cosignatures the policy requires (none
+    /// today).
+    pub cosigners: Vec<String>,
+}
+
+/// The footer's facts.
+pub(crate) fn log_view(log: &Log, server: String) -> LogView {
+    LogView {
+        origin: log.origin().to_owned(),
+        vkey: log.verifier().to_string(),
+        size: log.head().size,
+        witnesses: Vec::new(),
+        server,
+    }
+}
+
+/// Every hosted or registered letter.
+pub(crate) fn home(log: &Log, server: String) -> Result<HomePage, signet_log::Error> {
+    let letters = log
+        .letters()?
+        .into_iter()
+        .map(|info| LetterView::new(info, None, None))
+        .collect();
+    Ok(HomePage {
+        log: log_view(log, server),
+        letters,
+    })
+}
+
+fn letter_view(log: &Log, slug: &str) -> Result<Option<LetterView>, signet_log::Error> {
+    Ok(log
+        .letter(slug)?
+        .map(|d| LetterView::new(d.info, d.text, d.source)))
+}
+
+/// A page of the letter's list, as `/v1/signatories` would give it.
+pub(crate) struct ListRequest {
+    pub q: Option<String>,
+    pub listing: Listing,
+    pub after: Option<u64>,
+    pub limit: u32,
+}
+
+/// The letter page, or `None` for an unknown slug.
+pub(crate) fn letter(
+    log: &Log,
+    server: String,
+    slug: &str,
+    request: ListRequest,
+) -> Result<Option<LetterPage>, signet_log::Error> {
+    let Some(details) = log.letter(slug)? else {
+        return Ok(None);
+    };
+    let query = SignatoryQuery {
+        letter: details.info.id,
+        q: request.q.clone(),
+        status: match request.listing {
+            Listing::Active => StatusFilter::Active,
+            Listing::Withdrawn => StatusFilter::Withdrawn,
+        },
+        after: request.after,
+        limit: request.limit,
+    };
+    let page = log.signatories(&query)?;
+    let mut rows: Vec<SignerRow> = page
+        .items
+        .into_iter()
+        .map(|s| SignerRow {
+            index: s.index,
+            name: s.name,
+            affiliation: s.affiliation,
+            role: s.role,
+            fingerprint: s.fingerprint,
+            time: s.time.to_string(),
+            withdrawn: !s.active,
+            verified: Vec::new(),
+            hidden: None,
+        })
+        .collect();
+    // Verified signers first, then the order of their first endorsement (a stable sort
+    // keeps that order within each group).
+    rows.sort_by_key(|r| r.verified.is_empty());
+    Ok(Some(LetterPage {
+        log: log_view(log, server),
+        letter: LetterView::new(details.info, details.text, details.source),
+        rows,
+        q: request.q,
+        listing: request.listing,
+        paged: request.after.is_some(),
+        next: page.next.map(crate::routes::encode_cursor),
+    }))
+}
+
+/// The hides page, or `None` for an unknown slug.
+pub(crate) fn hidden(
+    log: &Log,
+    server: String,
+    slug: &str,
+) -> Result<Option<HiddenPage>, signet_log::Error> {
+    let Some(letter) = letter_view(log, slug)? else {
+        return Ok(None);
+    };
+    Ok(Some(HiddenPage {
+        log: log_view(log, server),
+        letter,
+        hides: Vec::new(),
+        moderators: Vec::new(),
+    }))
+}
+
+/// What an entry page needs from the log beyond the entry itself.
+pub(crate) fn entry(
+    log: &Log,
+    server: String,
+    index: u64,
+) -> Result<Result<EntryPage, String>, signet_log::Error> {
+    let bytes = log.entry(index)?;
+    let entry = match Entry::parse(&bytes) {
+        Ok(e) => e,
+        Err(e) => return Ok(Err(format!("stored entry {index} does not parse: {e}"))),
+    };
+    let proof = log.tlog_proof(index)?;
+    let proof_text = String::from_utf8_lossy(&proof.to_bytes()).into_owned();
+    let (proof_head, checkpoint) = proof_text
+        .split_once("\n\n")
+        .map_or((proof_text.clone(), String::new()), |(h, c)| {
+            (format!("{h}\n"), c.to_owned())
+        });
+    let st = entry.statement();
+    let letter_id = st.letter();
+    let letter = log
+        .letter(&letter_id.to_string())?
+        .map(|d| LetterView::new(d.info, d.text, d.source));
+    let mut fields: Vec<(&'static str, String)> = vec![("letter", letter_id.to_string())];
+    let mut claims = Vec::new();
+    let mut status = EntryStatus::None;
+    let mut signer_now = None;
+    let key = st.key();
+    match st {
+        Statement::Letter(r) => {
+            fields.push(("slug", r.slug.as_str().to_owned()));
+            fields.push(("title", r.title.clone()));
+            fields.push(("language", r.language.as_str().to_owned()));
+        }
+        Statement::Endorsement(e) => {
+            fields.push(("name", e.name.clone()));
+            if let Some(a) = &e.affiliation {
+                fields.push(("affiliation", a.clone()));
+            }
+            if let Some(r) = &e.role {
+                fields.push(("role", r.clone()));
+            }
+            claims = e
+                .identity
+                .iter()
+                .map(|c| ClaimRow {
+                    claim: c.as_str().to_owned(),
+                    verified: None,
+                })
+                .collect();
+            if let Some(record) = log.signer(&letter_id, key.public_key())? {
+                status = if record.endorsement_index != index {
+                    signer_now = Some(record.endorsement_index);
+                    EntryStatus::Superseded {
+                        by: record.endorsement_index,
+                    }
+                } else if record.status == SignerStatus::Withdrawn {
+                    EntryStatus::Withdrawn {
+                        by: record.latest_index,
+                    }
+                } else {
+                    EntryStatus::Shown
+                };
+            }
+        }
+        Statement::Withdrawal(_) => {
+            if let Some(record) = log.signer(&letter_id, key.public_key())? {
+                signer_now = Some(record.endorsement_index);
+            }
+        }
+    }
+    fields.push(("time", st.time().to_string()));
+    fields.push(("key", key.to_string()));
+    Ok(Ok(EntryPage {
+        log: log_view(log, server),
+        index,
+        kind: st.kind(),
+        fields,
+        letter,
+        status,
+        signer_now,
+        claims,
+        note: String::from_utf8_lossy(entry.bytes()).into_owned(),
+        leaf_hash: entry.leaf_hash().to_base64(),
+        proof: proof_head,
+        checkpoint,
+        cosigners: Vec::new(),
+    }))
+}

@@ -1,0 +1,682 @@
+//! The pages in a real Chromium (Debian's `chromium` and `chromium-driver`, which
+//! `.ci/run` installs), driven over WebDriver by fantoccini, headless and offline: the
+//! letter page, search and paging with JavaScript off, the entry page's own check
+//! ending `valid`, and `invalid` at the right step when a proxy alters one byte of the
+//! note, the proof, the checkpoint or the letter; the shared vectors in the browser;
+//! axe-core's accessibility rules; and screenshots at phone and desktop widths.
+//!
+//! Everything runs on 127.0.0.1: the server in process, chromedriver on a port of its
+//! own, and the altering proxy. Every wait is bounded.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on a broken invariant"
+)]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use signet_testkit::server::{Response, TestServer};
+use support::{Registry, T0};
+
+/// How long any one wait in the browser may take.
+const WAIT: Duration = Duration::from_secs(20);
+
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("SIGNET_CHROMIUM")
+        .map_or_else(|| "/usr/bin/chromium".into(), PathBuf::from);
+    assert!(
+        path.exists(),
+        "no Chromium at {}: install Debian's chromium and chromium-driver (.ci/run does), \
+         or set SIGNET_CHROMIUM and SIGNET_CHROMEDRIVER",
+        path.display()
+    );
+    path
+}
+
+fn chromedriver() -> PathBuf {
+    let path = std::env::var_os("SIGNET_CHROMEDRIVER")
+        .map_or_else(|| "/usr/bin/chromedriver".into(), PathBuf::from);
+    assert!(
+        path.exists(),
+        "no chromedriver at {}: install Debian's chromium-driver (.ci/run does), or set \
+         SIGNET_CHROMEDRIVER",
+        path.display()
+    );
+    path
+}
+
+/// A headless Chromium with a fresh profile, behind its own chromedriver.
+struct Browser {
+    client: Option<Client>,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start(javascript: bool) -> Browser {
+        let profile = tempfile::tempdir().unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let driver = Command::new(chromedriver())
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < WAIT,
+                "chromedriver did not listen on {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut prefs = serde_json::Map::new();
+        if !javascript {
+            prefs.insert(
+                "profile.managed_default_content_settings.javascript".into(),
+                json!(2),
+            );
+        }
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium(),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                    format!("--user-data-dir={}", profile.path().display()),
+                    "--window-size=1280,900",
+                ],
+                "prefs": prefs,
+            },
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session with headless Chromium");
+        Browser {
+            client: Some(client),
+            driver,
+            _profile: profile,
+        }
+    }
+
+    fn c(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+
+    async fn attr(&self, css: &str, attr: &str) -> Option<String> {
+        self.c()
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .attr(attr)
+            .await
+            .unwrap()
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.c()
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Opens an entry page and waits for its check to finish: (`data-verify`,
+    /// `data-step`, what it said).
+    async fn verify(&self, url: &str) -> (String, String, String) {
+        self.c().goto(url).await.unwrap();
+        let started = Instant::now();
+        loop {
+            let state = self
+                .attr("#verify", "data-verify")
+                .await
+                .unwrap_or_default();
+            if state != "pending" {
+                let step = self.attr("#verify", "data-step").await.unwrap_or_default();
+                let said = self.text("#verify").await;
+                return (state, step, said);
+            }
+            assert!(started.elapsed() < WAIT, "{url}: the check did not finish");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn close(mut self) {
+        if let Some(c) = self.client.take() {
+            c.close().await.unwrap();
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // The chromedriver this test started, by its own handle; closing the session
+        // (above) already ended its Chromium.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Serves the registry's router on a real socket on 127.0.0.1.
+async fn serve(r: &Registry) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = r
+        .app
+        .clone()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// How a proxy changes a page.
+type Alter = fn(String) -> String;
+
+/// A proxy in front of `upstream` that passes every request through and, on `path`,
+/// applies `alter` to the page.
+fn proxy(upstream: &str, path: &str, alter: Alter) -> TestServer {
+    let empty = tempfile::tempdir().unwrap().keep();
+    let (upstream, path) = (upstream.to_owned(), path.to_owned());
+    TestServer::with_handler(&empty, move |req| {
+        let mut response = ureq::get(&format!("{upstream}{}", req.path)).call().ok()?;
+        let headers: Vec<(String, String)> =
+            ["content-type", "content-security-policy", "cache-control"]
+                .iter()
+                .filter_map(|h| {
+                    let v = response.headers().get(*h)?.to_str().ok()?;
+                    Some(((*h).to_owned(), v.to_owned()))
+                })
+                .collect();
+        let mut body = response.body_mut().read_to_vec().ok()?;
+        if req.path == path {
+            body = alter(String::from_utf8(body).unwrap()).into_bytes();
+        }
+        Some(Response {
+            status: 200,
+            headers,
+            body,
+        })
+    })
+}
+
+/// Replaces one byte of the text of element `id` (a `<pre>`): the first letter or digit
+/// at or after `skip` bytes past `find`, with another of the same class (a letter with
+/// another letter, a digit with another digit), so that the page still parses but says
+/// something else.
+fn alter_in(html: &str, id: &str, find: &str, skip: usize) -> String {
+    let open = format!("id=\"{id}\"");
+    let start = html.find(&open).unwrap();
+    let end = start + html[start..].find("</pre>").unwrap();
+    let mut within = start + html[start..end].find(find).unwrap() + skip;
+    let mut bytes = html.as_bytes().to_vec();
+    while !bytes[within].is_ascii_alphanumeric() {
+        within += 1;
+    }
+    assert!(within < end, "nothing to alter in #{id}");
+    let b = bytes[within];
+    bytes[within] = match b {
+        b'a'..=b'y' | b'A'..=b'Y' | b'0'..=b'8' => b + 1,
+        b'z' | b'Z' | b'9' => b - 1,
+        _ => panic!("cannot alter {:?} at {within}", b as char),
+    };
+    String::from_utf8(bytes).unwrap()
+}
+
+/// Alters line `line` (from 0) of the text of element `id` at column `col`, as
+/// [`alter_in`] does.
+fn alter_line(html: &str, id: &str, line: usize, col: usize) -> String {
+    let open = format!("id=\"{id}\">");
+    let start = html.find(&open).unwrap() + open.len();
+    let skip: usize = html[start..]
+        .split('\n')
+        .take(line)
+        .map(|l| l.len() + 1)
+        .sum();
+    alter_in(html, id, &open, open.len() + skip + col)
+}
+
+/// A registry with a few signers in three scripts and one withdrawal; returns it and
+/// the index of an endorsement whose inclusion proof has hashes.
+async fn registry() -> (Registry, u64) {
+    let r = Registry::new();
+    r.endorse(1, "张三", Some("清华大学"), Some("教授"), T0)
+        .await;
+    let alice = r
+        .endorse(2, "Alice Example", Some("Example Lab"), None, T0 + 1)
+        .await;
+    r.endorse(
+        3,
+        "Фёдор Достоевский",
+        Some("Санкт-Петербург"),
+        None,
+        T0 + 2,
+    )
+    .await;
+    r.endorse(4, "Withdrawn Signer", None, None, T0 + 3).await;
+    r.withdraw(4, T0 + 4).await;
+    (r, alice)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_in_chromium() {
+    let (r, alice) = registry().await;
+    let url = serve(&r).await;
+    let b = Browser::start(true).await;
+
+    // The letter page: the canonical text, the count equal to /v1/log, the names.
+    b.c()
+        .goto(&format!("{url}/letters/pause-giant-ai-experiments"))
+        .await
+        .unwrap();
+    let log = r.get("/v1/log").await.json();
+    let count = b.text("#count-signers").await;
+    assert_eq!(count, log["letters"][0]["signers"].to_string());
+    assert_eq!(count, "3");
+    assert_eq!(b.text("#count-withdrawn").await, "1");
+    let text = b.text(".letter .text").await;
+    let letter = support::letter();
+    let first = letter.text().lines().next().unwrap();
+    assert!(text.contains(first.trim()), "the letter's first paragraph");
+    let last = letter.text().trim_end().lines().last().unwrap();
+    assert!(text.contains(last.trim()), "the letter's last paragraph");
+    let list = b.text("#signer-list").await;
+    for name in ["张三", "Alice Example", "Фёдор Достоевский", "清华大学"] {
+        assert!(list.contains(name), "{name} in {list}");
+    }
+    assert!(
+        !list.contains("Withdrawn Signer"),
+        "a withdrawn signer is not among those shown"
+    );
+    assert_eq!(b.attr(".letter .text", "lang").await.as_deref(), Some("zh"));
+
+    // The entry page checks itself and ends valid, saying what it checked.
+    let (state, step, said) = b.verify(&format!("{url}/entries/{alice}")).await;
+    assert_eq!((state.as_str(), step.as_str()), ("valid", ""), "{said}");
+    for words in [
+        "signed by the key in its key line",
+        "hashes to sha256:",
+        "inclusion proof",
+        "signed by the log key",
+        "no witnesses",
+    ] {
+        assert!(said.contains(words), "{words:?} in {said}");
+    }
+    let millis: u64 = b
+        .attr("#verify", "data-millis")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(millis < 5_000, "the check took {millis} ms");
+    // Every entry of the log, registration and withdrawal included, checks valid.
+    for index in 0..r.log.head().size {
+        let (state, _, said) = b.verify(&format!("{url}/entries/{index}")).await;
+        assert_eq!(state, "valid", "entry {index}: {said}");
+    }
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_altered_byte_makes_the_check_fail_at_its_step() {
+    let (r, alice) = registry().await;
+    let url = serve(&r).await;
+    let path = format!("/entries/{alice}");
+    let b = Browser::start(true).await;
+    let cases: [(&str, Alter, &str); 6] = [
+        // A letter of the signer's name.
+        (
+            "note",
+            |h| alter_in(&h, "note", "name Alice", 6),
+            "signature",
+        ),
+        // A character inside the first proof hash (past the index line).
+        (
+            "proof",
+            |h| alter_in(&h, "proof", "\nindex ", 12),
+            "inclusion",
+        ),
+        // A character of the checkpoint's signature.
+        (
+            "checkpoint signature",
+            |h| alter_in(&h, "checkpoint", "\u{2014} ", 40),
+            "checkpoint",
+        ),
+        // A character of the checkpoint's root hash (its third line).
+        (
+            "checkpoint root",
+            |h| alter_line(&h, "checkpoint", 2, 3),
+            "inclusion",
+        ),
+        // A digit of the checkpoint's tree size: the proof's path may still lead to the
+        // root, but the log key did not sign that size.
+        (
+            "checkpoint size",
+            |h| alter_line(&h, "checkpoint", 1, 0),
+            "checkpoint",
+        ),
+        // A character of the letter's text.
+        ("letter", |h| alter_in(&h, "letter-text", "AI", 0), "letter"),
+    ];
+    for (what, alter, want) in cases {
+        let proxy = proxy(&url, &path, alter);
+        let (state, step, said) = b.verify(&format!("{}{path}", proxy.url())).await;
+        assert_eq!(
+            (state.as_str(), step.as_str()),
+            ("invalid", want),
+            "{what}: {said}"
+        );
+    }
+    // The proxy passes the page through unchanged when it alters nothing.
+    let proxy = proxy(&url, "/none", |h| h);
+    let (state, _, said) = b.verify(&format!("{}{path}", proxy.url())).await;
+    assert_eq!(state, "valid", "{said}");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_and_paging_work_with_javascript_off() {
+    let r = Registry::new();
+    for n in 0..105u32 {
+        let name = if n == 42 {
+            "Иван Петров".to_owned()
+        } else {
+            format!("Signer {n}")
+        };
+        r.endorse(n, &name, None, None, T0 + u64::from(n)).await;
+    }
+    let url = serve(&r).await;
+    let b = Browser::start(false).await;
+    let c = b.c();
+    c.goto(&format!("{url}/letters/pause-giant-ai-experiments"))
+        .await
+        .unwrap();
+    // JavaScript is off: a script cannot even run (WebDriver's own scripts aside, the
+    // page's would not), so prove it on an entry page, whose check stays pending.
+    let rows = c.find_all(Locator::Css("#signer-list > li")).await.unwrap();
+    assert_eq!(rows.len(), 100);
+    c.find(Locator::Css("a#next"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let rows = c.find_all(Locator::Css("#signer-list > li")).await.unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(b.text("#signer-list").await.contains("Signer 104"));
+    // Search by typing into the form and pressing its button.
+    let input = c.find(Locator::Css("input#q")).await.unwrap();
+    input.send_keys("иван").await.unwrap();
+    c.find(Locator::Css("form.search button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let rows = c.find_all(Locator::Css("#signer-list > li")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(b.text("#signer-list").await.contains("Иван Петров"));
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("q=%D0%B8%D0%B2%D0%B0%D0%BD")
+    );
+    // The withdrawn list is a link too.
+    r.withdraw(7, T0 + 1000).await;
+    c.goto(&format!("{url}/letters/pause-giant-ai-experiments"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("a.count[href*='status=withdrawn']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let list = b.text("#signer-list").await;
+    assert!(
+        list.contains("Signer 7") && list.contains("withdrawn"),
+        "{list}"
+    );
+    // Without JavaScript the entry page says how to check the entry instead.
+    c.goto(&format!("{url}/entries/1")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        b.attr("#verify", "data-verify").await.as_deref(),
+        Some("pending")
+    );
+    assert!(b.text("#verify").await.contains("signet verify"));
+    b.close().await;
+}
+
+/// The shared vectors, run in the page by the verifier module itself.
+const RUN_VECTORS: &str = r#"
+const [src, vectors, goMod, example, done] = arguments;
+(async () => {
+  const v = await import(src);
+  const out = [];
+  const fails = (m) => m === null ? null
+    : m.includes("public key") ? "key"
+    : m.includes("signature's R") ? "r"
+    : m.includes("S is not below") ? "scalar" : "signature";
+  for (const t of vectors.ed25519) {
+    let got = null;
+    try { await v.verifyEd25519(v.fromHex(t.public_key), v.fromHex(t.message), v.fromHex(t.signature)); }
+    catch (e) { got = e.message; }
+    out.push({ what: t.comment, want: t.fails, got: fails(got), message: got });
+  }
+  for (const t of vectors.points) {
+    let got = true;
+    try { v.checkPoint(v.fromHex(t.encoding), "the point"); } catch (e) { got = false; }
+    out.push({ what: t.comment, want: t.valid, got });
+  }
+  for (const t of vectors.letters) {
+    const id = await v.letterId(t.text);
+    out.push({ what: t.comment, want: [t.canonical, t.id], got: [v.canonicalLetter(t.text), id] });
+  }
+  const enc = new TextEncoder();
+  for (const p of goMod.inclusion) {
+    const leaf = await v.leafHash(enc.encode("leaf-" + p.index));
+    const root = v.fromBase64(goMod.roots[String(p.size)]);
+    const ok = await v.verifyInclusion(p.index, p.size, leaf, p.hashes.map(v.fromBase64), root);
+    out.push({ what: `inclusion ${p.index} in ${p.size}`, want: true, got: ok });
+    if (p.hashes.length > 0) {
+      const bad = p.hashes.map(v.fromBase64);
+      bad[0][0] ^= 1;
+      const no = await v.verifyInclusion(p.index, p.size, leaf, bad, root);
+      out.push({ what: `altered inclusion ${p.index} in ${p.size}`, want: false, got: no });
+    }
+  }
+  for (const [vkey, note] of example) {
+    let got = null;
+    try {
+      const k = await v.parseVerifierKey(vkey);
+      const n = v.parseNote(note);
+      const sig = n.signatures.find((s) => s.name === k.name);
+      await v.verifyEd25519(k.key, enc.encode(n.text), sig.sig.subarray(4));
+    } catch (e) { got = e.message; }
+    out.push({ what: `note signed by ${vkey}`, want: null, got });
+  }
+  done(out);
+})().catch((e) => done([{ what: "the runner", want: null, got: String(e) }]));
+"#;
+
+fn testdata(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_vectors_pass_in_the_browser() {
+    let (r, alice) = registry().await;
+    let url = serve(&r).await;
+    let b = Browser::start(true).await;
+    b.c().goto(&format!("{url}/entries/{alice}")).await.unwrap();
+    let src = b.attr("script[type=module]", "src").await.unwrap();
+    let vectors: Value =
+        serde_json::from_str(&testdata("tests/testdata/verify/vectors.json")).unwrap();
+    let go_mod: Value =
+        serde_json::from_str(&testdata("../signet-core/tests/testdata/go-x-mod.json")).unwrap();
+    let core = "../signet-core/tests/testdata/";
+    let example = json!([
+        [
+            testdata(&format!("{core}signed-note-example.vkey")).trim(),
+            testdata(&format!("{core}signed-note-example.note"))
+        ],
+        [
+            go_mod["notes"][0]["vkey"],
+            go_mod["notes"][0]["signed_note"]
+        ],
+        [
+            go_mod["notes"][1]["vkey"],
+            go_mod["notes"][1]["signed_note"]
+        ],
+    ]);
+    let results = b
+        .c()
+        .execute_async(
+            RUN_VECTORS,
+            vec![json!(src), vectors.clone(), go_mod.clone(), example],
+        )
+        .await
+        .unwrap();
+    let results = results.as_array().unwrap();
+    let want = vectors["ed25519"].as_array().unwrap().len()
+        + vectors["points"].as_array().unwrap().len()
+        + vectors["letters"].as_array().unwrap().len();
+    assert!(results.len() > want + 10, "{results:?}");
+    for r in results {
+        assert_eq!(r["want"], r["got"], "{r}");
+    }
+    b.close().await;
+}
+
+/// axe-core's script: `SIGNET_AXE_JS`, or the copy `.ci/run` fetched from the npm
+/// registry into `target/axe-core/`, or fetched now with `npm pack`.
+fn axe_source() -> String {
+    if let Some(path) = std::env::var_os("SIGNET_AXE_JS") {
+        return std::fs::read_to_string(path).expect("read SIGNET_AXE_JS");
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/axe-core");
+    let file = dir.join("package/axe.min.js");
+    if !file.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg("npm pack --silent axe-core@4 --pack-destination . >/dev/null && tar -xzf axe-core-*.tgz")
+            .current_dir(&dir)
+            .status()
+            .expect("run npm to fetch axe-core");
+        assert!(
+            status.success(),
+            "could not fetch axe-core from the npm registry (npm pack axe-core@4)"
+        );
+    }
+    std::fs::read_to_string(file).unwrap()
+}
+
+const RUN_AXE: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ["violations"] })
+  .then((r) => done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.html).slice(0, 3) }))))
+  .catch((e) => done([{ id: "axe failed", impact: "critical", help: String(e) }]));
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_serious_accessibility_violation_and_screenshots_at_two_widths() {
+    let (r, alice) = registry().await;
+    let url = serve(&r).await;
+    let axe = axe_source();
+    let b = Browser::start(true).await;
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/page-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let pages = [
+        ("letter", "/letters/pause-giant-ai-experiments".to_owned()),
+        (
+            "letter-zh",
+            "/letters/pause-giant-ai-experiments?lang=zh".to_owned(),
+        ),
+        ("entry", format!("/entries/{alice}")),
+        (
+            "hidden",
+            "/letters/pause-giant-ai-experiments/hidden".to_owned(),
+        ),
+        (
+            "withdrawn",
+            "/letters/pause-giant-ai-experiments?status=withdrawn".to_owned(),
+        ),
+    ];
+    for (name, path) in &pages {
+        for (width, height) in [(390u32, 844u32), (1280, 900)] {
+            b.c().set_window_size(width, height).await.unwrap();
+            if name.starts_with("entry") {
+                let (state, _, said) = b.verify(&format!("{url}{path}")).await;
+                assert_eq!(state, "valid", "{said}");
+            } else {
+                b.c().goto(&format!("{url}{path}")).await.unwrap();
+            }
+            b.c()
+                .execute(&format!("{axe}\n;return true;"), vec![])
+                .await
+                .unwrap();
+            let violations = b.c().execute_async(RUN_AXE, vec![]).await.unwrap();
+            let serious: Vec<&Value> = violations
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+                .collect();
+            assert!(serious.is_empty(), "{name} at {width} px: {serious:#?}");
+            // Nothing wider than the window: a phone reader never scrolls sideways.
+            let overflow = b
+                .c()
+                .execute(
+                    "return document.documentElement.scrollWidth - window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert!(
+                overflow.as_i64().unwrap() <= 0,
+                "{name} at {width} px overflows by {overflow}"
+            );
+            // The top of the page, then its main parts scrolled into view.
+            for (part, css) in [
+                ("top", "body"),
+                ("list", "#signers, #fields, #no-hides"),
+                ("footer", "footer"),
+            ] {
+                let script = "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView(); return e !== null;";
+                let found = b.c().execute(script, vec![json!(css)]).await.unwrap();
+                if found != json!(true) {
+                    continue;
+                }
+                let png = b.c().screenshot().await.unwrap();
+                assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+                std::fs::write(shots.join(format!("{name}-{width}-{part}.png")), png).unwrap();
+            }
+        }
+    }
+    b.close().await;
+}
