@@ -357,10 +357,16 @@ pub(crate) fn entry(
         });
     let st = entry.statement();
     let letter_id = st.letter();
-    let letter = log
-        .letter(&letter_id.to_string())?
-        .map(|d| LetterView::new(d.info, d.text, d.source));
-    let mut fields: Vec<(&'static str, String)> = vec![("letter", letter_id.to_string())];
+    let letter = match letter_id {
+        Some(id) => log
+            .letter(&id.to_string())?
+            .map(|d| LetterView::new(d.info, d.text, d.source)),
+        None => None,
+    };
+    let mut fields: Vec<(&'static str, String)> = Vec::new();
+    if let Some(id) = letter_id {
+        fields.push(("letter", id.to_string()));
+    }
     let mut claims = Vec::new();
     let mut status = EntryStatus::None;
     let mut signer_now = None;
@@ -387,7 +393,7 @@ pub(crate) fn entry(
                     verified: None,
                 })
                 .collect();
-            if let Some(record) = log.signer(&letter_id, key.public_key())? {
+            if let Some(record) = log.signer(&e.letter, key.public_key())? {
                 status = if record.endorsement_index != index {
                     signer_now = Some(record.endorsement_index);
                     EntryStatus::Superseded {
@@ -402,9 +408,21 @@ pub(crate) fn entry(
                 };
             }
         }
-        Statement::Withdrawal(_) => {
-            if let Some(record) = log.signer(&letter_id, key.public_key())? {
+        Statement::Withdrawal(w) => {
+            if let Some(record) = log.signer(&w.letter, key.public_key())? {
                 signer_now = Some(record.endorsement_index);
+            }
+        }
+        Statement::Moderator(m) => {
+            fields.push(("moderator", m.moderator.to_string()));
+            fields.push(("name", m.name.clone()));
+        }
+        Statement::Moderation(m) => {
+            fields.push(("target", m.entry.to_string()));
+            fields.push(("action", m.action.as_str().to_owned()));
+            fields.push(("reason", m.reason.as_str().to_owned()));
+            if let Some(n) = &m.note {
+                fields.push(("note", n.clone()));
             }
         }
     }
