@@ -2,7 +2,7 @@
 //! `--moderator`, an impersonation hidden with `signet moderate`, the list, a
 //! re-endorsement that stays hidden, a show, and the audit after every step; then watch
 //! reporting look-alikes once, and `--follow` picking up a new entry.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
