@@ -41,7 +41,9 @@ fn man_dir() -> PathBuf {
 
 /// Pages of the other binaries, which their own crates check.
 fn other_binary(name: &str) -> bool {
-    name.starts_with("signet-server") || name.starts_with("signet-bench")
+    name.starts_with("signet-server")
+        || name.starts_with("signet-bench")
+        || name.starts_with("signet-witness")
 }
 
 #[test]
