@@ -32,10 +32,10 @@ pub fn public_key(args: &crate::cli::KeyArgs) -> Result<VerifierKey> {
     let path = Path::new(&args.key);
     let beside = path.with_extension("vkey");
     for candidate in [path, beside.as_path()] {
-        if let Ok(text) = std::fs::read_to_string(candidate) {
-            if let Ok(k) = VerifierKey::parse(text.trim()) {
-                return Ok(k);
-            }
+        if let Ok(text) = std::fs::read_to_string(candidate)
+            && let Ok(k) = VerifierKey::parse(text.trim())
+        {
+            return Ok(k);
         }
     }
     Ok(keys::load(args)?.verifier())

@@ -481,6 +481,17 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// 2000-01-01T00:00:00Z, the earliest timestamp.
+const EARLIEST: u64 = 946_684_800;
+
+fn earliest_timestamp() -> Timestamp {
+    #[expect(
+        clippy::expect_used,
+        reason = "2000-01-01T00:00:00Z is the earliest valid timestamp, so it parses"
+    )]
+    Timestamp::parse("2000-01-01T00:00:00Z").expect("the earliest timestamp parses")
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
@@ -537,15 +548,4 @@ mod tests {
         assert_eq!(Evidence::parse("sha256:ABC"), None);
         assert_eq!(Evidence::parse("md5:00"), None);
     }
-}
-
-/// 2000-01-01T00:00:00Z, the earliest timestamp.
-const EARLIEST: u64 = 946_684_800;
-
-fn earliest_timestamp() -> Timestamp {
-    #[expect(
-        clippy::expect_used,
-        reason = "2000-01-01T00:00:00Z is the earliest valid timestamp, so it parses"
-    )]
-    Timestamp::parse("2000-01-01T00:00:00Z").expect("the earliest timestamp parses")
 }

@@ -146,11 +146,7 @@ async fn unknown_hosts_and_a_wrong_certificate() {
 }
 
 /// Runs the futures at once and returns their results in order.
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: Send,
-    F::Output: Send,
-{
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
     let mut out = Vec::new();
     let pinned: Vec<_> = futures.map(Box::pin).collect();
     // A tiny join_all: poll every future until all are done.
