@@ -163,6 +163,32 @@ impl Browser {
         }
     }
 
+    /// Clicks the element and waits until the browser has loaded the page it leads to.
+    async fn follow(&self, css: &str) {
+        let before = self.c().current_url().await.unwrap();
+        self.c()
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            let now = self.c().current_url().await.unwrap();
+            let ready = self
+                .c()
+                .execute("return document.readyState;", vec![])
+                .await
+                .unwrap();
+            if now != before && ready == json!("complete") {
+                return;
+            }
+            assert!(started.elapsed() < WAIT, "clicking {css} led nowhere");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     async fn close(mut self) {
         if let Some(c) = self.client.take() {
             c.close().await.unwrap();
@@ -416,24 +442,14 @@ async fn search_and_paging_work_with_javascript_off() {
     // page's would not), so prove it on an entry page, whose check stays pending.
     let rows = c.find_all(Locator::Css("#signer-list > li")).await.unwrap();
     assert_eq!(rows.len(), 100);
-    c.find(Locator::Css("a#next"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.follow("a#next").await;
     let rows = c.find_all(Locator::Css("#signer-list > li")).await.unwrap();
     assert_eq!(rows.len(), 5);
     assert!(b.text("#signer-list").await.contains("Signer 104"));
     // Search by typing into the form and pressing its button.
     let input = c.find(Locator::Css("input#q")).await.unwrap();
     input.send_keys("иван").await.unwrap();
-    c.find(Locator::Css("form.search button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.follow("form.search button").await;
     let rows = c.find_all(Locator::Css("#signer-list > li")).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert!(b.text("#signer-list").await.contains("Иван Петров"));
@@ -449,12 +465,7 @@ async fn search_and_paging_work_with_javascript_off() {
     c.goto(&format!("{url}/letters/pause-giant-ai-experiments"))
         .await
         .unwrap();
-    c.find(Locator::Css("a.count[href*='status=withdrawn']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.follow("a.count[href*='status=withdrawn']").await;
     let list = b.text("#signer-list").await;
     assert!(
         list.contains("Signer 7") && list.contains("withdrawn"),
