@@ -951,7 +951,9 @@ impl CatalogReader {
                 checked.insert((key, claim), at.max(0) as u64);
             }
             let mut st = conn.prepare_cached(
-                "SELECT DISTINCT key, identity FROM signers WHERE status = ?1 AND identity != ''",
+                "SELECT DISTINCT key, identity FROM signers WHERE status = ?1 AND identity != ''
+                 AND NOT EXISTS (SELECT 1 FROM moderations m WHERE m.letter = signers.letter
+                                 AND m.key = signers.key AND m.hidden != 0)",
             )?;
             let mut seen = std::collections::HashSet::new();
             let mut out = Vec::new();

@@ -2,13 +2,87 @@
 //! The templates render only these types, so every page can be built (and tested) from
 //! a view model alone.
 //!
-//! Some fields have nothing to show yet and are here so that the pages already render
-//! them: verified identity claims, hides and moderators, and witnesses. Today they are
-//! filled empty.
+//! Verified identity claims come from the catalog's claim results (empty when the
+//! server checks no claims), hides and moderators from the moderation entries, and
+//! witnesses from the server's witness policy.
 
 use signet_core::state::SignerStatus;
 use signet_core::{Entry, Statement};
-use signet_log::{LetterInfo, Log, SignatoryQuery, StatusFilter};
+use signet_log::{LetterInfo, Log, Signatory, SignatoryQuery, StatusFilter};
+
+/// The most hides a page reads (20 pages of the listing's largest size).
+const MAX_HIDES: usize = 10_000;
+
+/// The claims among `claims` that held at their last check of `key`'s claims.
+fn verified_claims(
+    log: &Log,
+    key: &str,
+    claims: &[String],
+) -> Result<Vec<ClaimView>, signet_log::Error> {
+    let Ok(key) = signet_core::VerifierKey::parse(key) else {
+        return Ok(Vec::new());
+    };
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let results = log.claim_results(key.public_key())?;
+    Ok(claims
+        .iter()
+        .filter_map(|c| results.iter().find(|r| &r.claim == c && r.held))
+        .map(|r| ClaimView {
+            claim: r.claim.clone(),
+            checked: r.checked.to_string(),
+            evidence: r.evidence.clone().unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Every signer of `letter` hidden now, in list order (at most [`MAX_HIDES`]).
+fn hidden_signers(
+    log: &Log,
+    letter: signet_core::LetterId,
+) -> Result<Vec<Signatory>, signet_log::Error> {
+    let mut out = Vec::new();
+    let mut after = None;
+    while out.len() < MAX_HIDES {
+        let page = log.signatories(&SignatoryQuery {
+            letter,
+            q: None,
+            status: StatusFilter::Hidden,
+            after,
+            limit: 500,
+        })?;
+        out.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// The hide in effect on a listed signer, with the moderation's own `entry` line.
+fn hide_view(log: &Log, s: &Signatory) -> Result<Option<HideView>, signet_log::Error> {
+    let Some(h) = &s.hidden else {
+        return Ok(None);
+    };
+    let target = Entry::parse(&log.entry(h.index)?)
+        .ok()
+        .and_then(|e| match e.statement() {
+            Statement::Moderation(m) => Some(m.entry),
+            _ => None,
+        })
+        .unwrap_or(s.index);
+    Ok(Some(HideView {
+        index: h.index,
+        target,
+        name: s.name.clone(),
+        reason: h.reason.clone(),
+        note: h.note.clone(),
+        time: h.time.to_string(),
+        moderator: h.moderator.clone(),
+    }))
+}
 
 /// What every page's footer says about the log.
 #[derive(Debug, Clone)]
@@ -16,7 +90,7 @@ pub(crate) struct LogView {
     pub origin: String,
     pub vkey: String,
     pub size: u64,
-    /// The witnesses of the server's witness policy (none today).
+    /// The witnesses of the server's witness policy.
     pub witnesses: Vec<WitnessView>,
     /// The base URL of this server as the reader reached it (`http://host:port`).
     pub server: String,
@@ -108,7 +182,7 @@ impl LetterView {
             index: info.index,
             signers: info.signers,
             withdrawn: info.withdrawn,
-            hidden: 0,
+            hidden: info.hidden,
         }
     }
 
@@ -136,9 +210,9 @@ pub(crate) struct SignerRow {
     pub fingerprint: String,
     pub time: String,
     pub withdrawn: bool,
-    /// The claims that held at their last check (none today).
+    /// The claims that held at their last check.
     pub verified: Vec<ClaimView>,
-    /// The hide in effect, listed only with every status (none today).
+    /// The hide in effect, if a moderator hides this signer.
     pub hidden: Option<HideView>,
 }
 
@@ -168,9 +242,9 @@ pub(crate) struct LetterPage {
 pub(crate) struct HiddenPage {
     pub log: LogView,
     pub letter: LetterView,
-    /// Every hide in effect (none today).
+    /// Every hide in effect.
     pub hides: Vec<HideView>,
-    /// The appointed moderators (none today).
+    /// The appointed moderators.
     pub moderators: Vec<ModeratorView>,
 }
 
@@ -193,10 +267,6 @@ pub(crate) enum EntryStatus {
     /// The signer withdrew it; `by` is the latest withdrawal.
     Withdrawn { by: u64 },
     /// A moderator hid the signer.
-    #[allow(
-        dead_code,
-        reason = "moderation fills it; until then no entry is hidden"
-    )]
     Hidden(HideView),
 }
 
@@ -238,7 +308,14 @@ pub(crate) fn log_view(log: &Log, server: String) -> LogView {
         origin: log.origin().to_owned(),
         vkey: log.verifier().to_string(),
         size: log.head().size,
-        witnesses: Vec::new(),
+        witnesses: log
+            .witnesses()
+            .into_iter()
+            .map(|(name, key)| WitnessView {
+                name,
+                vkey: key.to_string(),
+            })
+            .collect(),
         server,
     }
 }
@@ -254,12 +331,6 @@ pub(crate) fn home(log: &Log, server: String) -> Result<HomePage, signet_log::Er
         log: log_view(log, server),
         letters,
     })
-}
-
-fn letter_view(log: &Log, slug: &str) -> Result<Option<LetterView>, signet_log::Error> {
-    Ok(log
-        .letter(slug)?
-        .map(|d| LetterView::new(d.info, d.text, d.source)))
 }
 
 /// A page of the letter's list, as `/v1/signatories` would give it.
@@ -291,10 +362,11 @@ pub(crate) fn letter(
         limit: request.limit,
     };
     let page = log.signatories(&query)?;
-    let mut rows: Vec<SignerRow> = page
-        .items
-        .into_iter()
-        .map(|s| SignerRow {
+    let mut rows: Vec<SignerRow> = Vec::with_capacity(page.items.len());
+    for s in page.items {
+        rows.push(SignerRow {
+            verified: verified_claims(log, &s.key, &s.identity)?,
+            hidden: hide_view(log, &s)?,
             index: s.index,
             name: s.name,
             affiliation: s.affiliation,
@@ -302,10 +374,8 @@ pub(crate) fn letter(
             fingerprint: s.fingerprint,
             time: s.time.to_string(),
             withdrawn: !s.active,
-            verified: Vec::new(),
-            hidden: None,
-        })
-        .collect();
+        });
+    }
     // Verified signers first, then the order of their first endorsement (a stable sort
     // keeps that order within each group).
     rows.sort_by_key(|r| r.verified.is_empty());
@@ -326,14 +396,27 @@ pub(crate) fn hidden(
     server: String,
     slug: &str,
 ) -> Result<Option<HiddenPage>, signet_log::Error> {
-    let Some(letter) = letter_view(log, slug)? else {
+    let Some(details) = log.letter(slug)? else {
         return Ok(None);
     };
+    let mut hides = Vec::new();
+    for s in hidden_signers(log, details.info.id)? {
+        hides.extend(hide_view(log, &s)?);
+    }
+    let moderators = log
+        .moderators()?
+        .into_iter()
+        .map(|m| ModeratorView {
+            index: m.index,
+            name: m.name,
+            key: m.key,
+        })
+        .collect();
     Ok(Some(HiddenPage {
         log: log_view(log, server),
-        letter,
-        hides: Vec::new(),
-        moderators: Vec::new(),
+        letter: LetterView::new(details.info, details.text, details.source),
+        hides,
+        moderators,
     }))
 }
 
@@ -385,12 +468,13 @@ pub(crate) fn entry(
             if let Some(r) = &e.role {
                 fields.push(("role", r.clone()));
             }
-            claims = e
-                .identity
-                .iter()
-                .map(|c| ClaimRow {
-                    claim: c.as_str().to_owned(),
-                    verified: None,
+            let claimed: Vec<String> = e.identity.iter().map(|c| c.as_str().to_owned()).collect();
+            let held = verified_claims(log, &key.to_string(), &claimed)?;
+            claims = claimed
+                .into_iter()
+                .map(|claim| ClaimRow {
+                    verified: held.iter().find(|v| v.claim == claim).cloned(),
+                    claim,
                 })
                 .collect();
             if let Some(record) = log.signer(&e.letter, key.public_key())? {
@@ -406,6 +490,14 @@ pub(crate) fn entry(
                 } else {
                     EntryStatus::Shown
                 };
+                let hide = hidden_signers(log, e.letter)?
+                    .into_iter()
+                    .find(|s| s.key == key.to_string());
+                if let Some(s) = hide
+                    && let Some(view) = hide_view(log, &s)?
+                {
+                    status = EntryStatus::Hidden(view);
+                }
             }
         }
         Statement::Withdrawal(w) => {
