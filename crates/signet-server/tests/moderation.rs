@@ -431,3 +431,76 @@ fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// The reader's pages show a hide as the API does: the letter page counts the hidden
+/// signer and leaves it out of its list, the hides page gives the reason, the note and
+/// the moderator, and the hidden endorsement's own page says it is hidden.
+#[tokio::test]
+async fn the_pages_show_hides_and_moderators() {
+    let s = server();
+    let m = moderator();
+    accepted(&s, endorse(1, "Sam Altman", 10)).await;
+    let fake = accepted(&s, endorse(2, "\u{0405}am Altman", 10)).await;
+    let statement = entries::unsigned_moderation(
+        &m,
+        letter_id(),
+        fake,
+        ModerationAction::Hide,
+        ModerationReason::Impersonation,
+        time(20),
+    );
+    let hide = accepted(
+        &s,
+        entries::signed(
+            Statement::Moderation(signet_core::Moderation {
+                note: Some("not the real one".into()),
+                ..statement
+            }),
+            &m,
+        ),
+    )
+    .await;
+    let html = |uri: &'static str| {
+        let app = s.app.clone();
+        async move {
+            let a = app
+                .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(a.status(), StatusCode::OK, "{uri}");
+            let body = a.into_body().collect().await.unwrap().to_bytes();
+            String::from_utf8(body.to_vec()).unwrap()
+        }
+    };
+    let page = html("/letters/pause-giant-ai-experiments?lang=en").await;
+    assert!(
+        page.contains("<strong id=\"count-hidden\">1</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("Sam Altman"));
+    assert!(
+        !page.contains("\u{0405}am Altman"),
+        "a hidden signer is listed"
+    );
+
+    let hides = html("/letters/pause-giant-ai-experiments/hidden?lang=en").await;
+    assert!(hides.contains("\u{0405}am Altman"), "{hides}");
+    assert!(
+        hides.contains("<dd class=\"reason\">impersonation</dd>"),
+        "{hides}"
+    );
+    assert!(hides.contains("not the real one"));
+    assert!(
+        hides.contains(&m.verifier().to_string()),
+        "the moderator's key"
+    );
+    assert!(!hides.contains("This log has appointed no moderator."));
+
+    let uri: &'static str = format!("/entries/{fake}?lang=en").leak();
+    let entry = html(uri).await;
+    assert!(entry.contains("data-status=\"hidden\""), "{entry}");
+    assert!(
+        entry.contains(&format!("/entries/{hide}")),
+        "links the moderation"
+    );
+}
