@@ -701,7 +701,16 @@ impl Writer {
         // Committed: the tiles and the checkpoint are durable.
         let built_tiles = built.tiles.len();
         self.edge = built.edge;
+        let old_size = self.shared.head().size;
         for (tile, hashes) in built.hash_tiles {
+            // The tile's version in the last tree, a partial one, is stale now: without
+            // this, every batch would leave one more partial tile in the cache, and after
+            // thousands of batches they would push out the full tiles proofs need.
+            if let Some(old) = signet_core::TileId::in_tree(tile.level, tile.index, old_size)
+                && old.width != tile.width
+            {
+                self.shared.reader.forget_hash_tile(old);
+            }
             self.shared
                 .reader
                 .insert_hash_tile(tile, Arc::new(TileNodes::new(hashes)));

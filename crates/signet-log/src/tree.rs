@@ -389,6 +389,18 @@ impl TreeReader {
             .clear();
     }
 
+    /// Drops a tile from the cache (a partial tile a committed batch has replaced).
+    pub(crate) fn forget_hash_tile(&self, tile: TileId) {
+        self.upper
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop(&tile);
+        self.hash_tiles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop(&tile);
+    }
+
     /// Puts a tile that a committed batch wrote into the cache.
     pub(crate) fn insert_hash_tile(&self, tile: TileId, nodes: Arc<TileNodes>) {
         self.upper
