@@ -330,39 +330,7 @@ impl Catalog {
         letter: &LetterId,
         key: &[u8; 32],
     ) -> Result<Option<SignerRecord>, Error> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT status, last_time, first_index, endorsement_index, latest_index
-             FROM signers WHERE letter = ?1 AND key = ?2",
-        )?;
-        let row = st
-            .query_row(params![&letter.0.0[..], &key[..]], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            })
-            .optional()?;
-        row.map(|(status, last, first, endorsement, latest)| {
-            Ok(SignerRecord {
-                status: if status == ACTIVE {
-                    SignerStatus::Active
-                } else {
-                    SignerStatus::Withdrawn
-                },
-                last_time: Timestamp::from_unix(last as u64).map_err(|e| {
-                    damaged(format!(
-                        "a signer record's time {last} is not a timestamp: {e}"
-                    ))
-                })?,
-                first_index: first as u64,
-                endorsement_index: endorsement as u64,
-                latest_index: latest as u64,
-            })
-        })
-        .transpose()
+        signer_of(&self.conn, letter, key)
     }
 
     /// The registered letters, in order of registration.
@@ -1031,40 +999,47 @@ impl CatalogReader {
         letter: &LetterId,
         key: &[u8; 32],
     ) -> Result<Option<SignerRecord>, Error> {
-        self.with(|conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT status, last_time, first_index, endorsement_index, latest_index
-                 FROM signers WHERE letter = ?1 AND key = ?2",
-            )?;
-            let row = st
-                .query_row(params![&letter.0.0[..], &key[..]], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
-                    ))
-                })
-                .optional()?;
-            row.map(|(status, last, first, endorsement, latest)| {
-                Ok(SignerRecord {
-                    status: if status == ACTIVE {
-                        SignerStatus::Active
-                    } else {
-                        SignerStatus::Withdrawn
-                    },
-                    last_time: Timestamp::from_unix(last as u64).map_err(|e| {
-                        damaged(format!(
-                            "a signer record's time {last} is not a timestamp: {e}"
-                        ))
-                    })?,
-                    first_index: first as u64,
-                    endorsement_index: endorsement as u64,
-                    latest_index: latest as u64,
-                })
-            })
-            .transpose()
-        })
+        self.with(|conn| signer_of(conn, letter, key))
     }
+}
+
+/// A signer's record for a letter, on either connection.
+fn signer_of(
+    conn: &Connection,
+    letter: &LetterId,
+    key: &[u8; 32],
+) -> Result<Option<SignerRecord>, Error> {
+    let mut st = conn.prepare_cached(
+        "SELECT status, last_time, first_index, endorsement_index, latest_index
+         FROM signers WHERE letter = ?1 AND key = ?2",
+    )?;
+    let row = st
+        .query_row(params![&letter.0.0[..], &key[..]], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(status, last, first, endorsement, latest)| {
+        Ok(SignerRecord {
+            status: if status == ACTIVE {
+                SignerStatus::Active
+            } else {
+                SignerStatus::Withdrawn
+            },
+            last_time: Timestamp::from_unix(last as u64).map_err(|e| {
+                damaged(format!(
+                    "a signer record's time {last} is not a timestamp: {e}"
+                ))
+            })?,
+            first_index: first as u64,
+            endorsement_index: endorsement as u64,
+            latest_index: latest as u64,
+        })
+    })
+    .transpose()
 }
