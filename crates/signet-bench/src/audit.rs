@@ -1,5 +1,7 @@
 //! `signet-bench audit`: build a log of N entries on a real server, then time a full
-//! `signet audit` of it with the real `signet` binary.
+//! `signet audit` of it with the real `signet` binary, and then `signet watch` over the
+//! same log from scratch (it verifies as the audit does, and matches every endorsement
+//! against a name).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use crate::http;
 use crate::ingest::{self, Outcome};
 use crate::server::{self, Server};
 use crate::stats;
+use crate::workload;
 
 /// What to run.
 #[derive(Debug)]
@@ -65,10 +68,18 @@ pub struct AuditOutcome {
     pub ingest: Outcome,
     /// The exact audit command that was timed.
     pub audit_command: String,
+    /// Seconds `signet watch` took over the same log, from an empty state.
+    pub watch_elapsed_s: f64,
+    /// Entries per second `signet watch` went through.
+    pub watch_entries_per_s: f64,
+    /// `watch_entries_per_s / audit_entries_per_s`.
+    pub watch_over_audit: f64,
+    /// The exact watch command that was timed.
+    pub watch_command: String,
 }
 
 /// The repository's letters, when this binary was built from the repository.
-fn default_letters() -> Result<PathBuf> {
+pub fn default_letters() -> Result<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters");
     if !path.is_dir() {
         bail!(
@@ -97,7 +108,7 @@ pub fn run(options: &Options) -> Result<AuditOutcome> {
         .prefix("signet-bench-")
         .tempdir()
         .context("cannot create a temporary directory")?;
-    let server = Server::start(&server_bin, &tmp.path().join("data"), &letters)?;
+    let server = Server::start(&server_bin, &tmp.path().join("data"), &letters, &[])?;
     eprintln!(
         "signet-bench: {} listening on {}, building a log of {} entries",
         server_bin.display(),
@@ -116,6 +127,7 @@ pub fn run(options: &Options) -> Result<AuditOutcome> {
         max_duration: options.max_duration,
         progress: options.progress,
         server_pid: Some(server.pid()),
+        claims: workload::Claims::default(),
     })?;
     if !ingest.all_verified() {
         bail!(
@@ -131,54 +143,44 @@ pub fn run(options: &Options) -> Result<AuditOutcome> {
     // Measured while the server is idle, just before the audit, on the same machine.
     let verify_rate = stats::verify_strict_rate(options.verify_time)?;
 
-    let state = tmp.path().join("audit-state");
-    let args = [
-        "audit".to_owned(),
-        "--server".to_owned(),
-        server.url.as_str().to_owned(),
-        "--log-key".to_owned(),
-        server.log_key.to_string(),
-        "--state".to_owned(),
-        state.display().to_string(),
-        "--full".to_owned(),
-    ];
-    let audit_command = format!("{} {}", signet_bin.display(), args.join(" "));
-    eprintln!("signet-bench: timing {audit_command}");
-    let out_path = tmp.path().join("audit.out");
-    let err_path = tmp.path().join("audit.err");
-    let started = Instant::now();
-    let mut child = Command::new(&signet_bin)
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(File::create(&out_path)?)
-        .stderr(File::create(&err_path)?)
-        .spawn()
-        .with_context(|| format!("cannot run {}", signet_bin.display()))?;
-    // Poll rather than block, so that a hung audit cannot hang the benchmark.
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > options.max_duration {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!(
-                "the audit took longer than --max-duration {} s",
-                options.max_duration.as_secs()
-            );
-        }
-        thread::sleep(Duration::from_millis(5));
-    };
-    let elapsed = started.elapsed().as_secs_f64();
-    if !status.success() {
-        let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
-        let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-        bail!(
-            "`{audit_command}` failed ({status}):\n{}\n{}",
-            stdout.trim(),
-            stderr.trim()
-        );
-    }
+    let url = server.url.as_str().to_owned();
+    let key = server.log_key.to_string();
+    let audit_state = tmp.path().join("audit-state").display().to_string();
+    let (audit_command, elapsed) = time_signet(
+        &signet_bin,
+        &[
+            "audit",
+            "--server",
+            &url,
+            "--log-key",
+            &key,
+            "--state",
+            &audit_state,
+            "--full",
+        ],
+        tmp.path(),
+        options.max_duration,
+    )?;
+    // A name no bench signer has: watch verifies every entry and matches every
+    // endorsement's name against it, and reports nothing.
+    let watch_state = tmp.path().join("watch-state").display().to_string();
+    let (watch_command, watch_elapsed) = time_signet(
+        &signet_bin,
+        &[
+            "watch",
+            "--server",
+            &url,
+            "--log-key",
+            &key,
+            "--state",
+            &watch_state,
+            "--name",
+            "Nobody Of This Name",
+        ],
+        tmp.path(),
+        options.max_duration,
+    )?;
+    let watch_rate = log_size as f64 / watch_elapsed;
     let rate = log_size as f64 / elapsed;
     Ok(AuditOutcome {
         command: "audit",
@@ -193,5 +195,57 @@ pub fn run(options: &Options) -> Result<AuditOutcome> {
         nproc: thread::available_parallelism().map_or(1, usize::from),
         ingest,
         audit_command,
+        watch_elapsed_s: watch_elapsed,
+        watch_entries_per_s: watch_rate,
+        watch_over_audit: watch_rate / rate,
+        watch_command,
     })
+}
+
+/// Runs `signet <args>` to completion (at most `max`), its output in files under `tmp`,
+/// and returns the command line and the seconds it took; an error if it failed.
+fn time_signet(
+    signet_bin: &Path,
+    args: &[&str],
+    tmp: &Path,
+    max: Duration,
+) -> Result<(String, f64)> {
+    let command = format!("{} {}", signet_bin.display(), args.join(" "));
+    eprintln!("signet-bench: timing {command}");
+    let out_path = tmp.join(format!("{}.out", args[0]));
+    let err_path = tmp.join(format!("{}.err", args[0]));
+    let started = Instant::now();
+    let mut child = Command::new(signet_bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path)?)
+        .stderr(File::create(&err_path)?)
+        .spawn()
+        .with_context(|| format!("cannot run {}", signet_bin.display()))?;
+    // Poll rather than block, so that a hung command cannot hang the benchmark.
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > max {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "`{command}` took longer than --max-duration {} s",
+                max.as_secs()
+            );
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    if !status.success() {
+        let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+        let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+        bail!(
+            "`{command}` failed ({status}):\n{}\n{}",
+            stdout.trim(),
+            stderr.trim()
+        );
+    }
+    Ok((command, elapsed))
 }

@@ -77,10 +77,15 @@ fn answer(mut response: ureq::http::Response<ureq::Body>) -> Result<Answer> {
 
 /// `POST /v1/endorsements` with `entry` as `text/plain`.
 pub fn submit(agent: &ureq::Agent, server: &ServerUrl, entry: &[u8]) -> Result<Answer> {
+    post(agent, server, "/v1/endorsements", entry)
+}
+
+/// `POST path` with `body` as `text/plain`.
+pub fn post(agent: &ureq::Agent, server: &ServerUrl, path: &str, body: &[u8]) -> Result<Answer> {
     let response = agent
-        .post(server.join("/v1/endorsements"))
+        .post(server.join(path))
         .header("content-type", "text/plain; charset=utf-8")
-        .send(entry)?;
+        .send(body)?;
     answer(response)
 }
 

@@ -58,6 +58,8 @@ pub struct Options {
     pub progress: bool,
     /// The server's process, when it runs on this machine, to account its CPU time.
     pub server_pid: Option<u32>,
+    /// The identity claims each endorsement carries.
+    pub claims: workload::Claims,
 }
 
 /// The outcome of a run (also the `ingest` part of the `--json` schema in README.md).
@@ -152,7 +154,14 @@ pub fn run(options: &Options) -> Result<Outcome> {
     };
     let threads = thread::available_parallelism().map_or(1, usize::from);
     let started = Instant::now();
-    let work = workload::generate(letter, options.count, options.signers, unix_now()?, threads)?;
+    let work = workload::generate(
+        letter,
+        options.count,
+        options.signers,
+        unix_now()?,
+        threads,
+        &options.claims,
+    )?;
     let generation_s = started.elapsed().as_secs_f64();
     submit_all(options, letter, &work, generation_s)
 }

@@ -2,13 +2,17 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod features;
 mod http;
 mod ingest;
 mod proofs;
+mod reads;
+mod search;
 mod server;
 mod stats;
 mod target;
 mod verify;
+mod witness;
 mod workload;
 
 use std::io::{IsTerminal as _, Write as _};
@@ -43,6 +47,13 @@ enum Cmd {
     Audit(AuditArgs),
     /// Time GET /v1/proof/<index> for random indexes of a running server's log.
     Proofs(ProofsArgs),
+    /// Time look-alike searches (GET /v1/signatories?q=) on a running server's letter.
+    Search(SearchArgs),
+    /// Start a signet-witness and time add-checkpoint requests from many logs at once.
+    Witness(WitnessArgs),
+    /// Ingest on fresh servers side by side: plain, with witnesses, with identity claims
+    /// that hold, and with claims whose sites hang.
+    Features(FeaturesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +154,81 @@ struct ProofsArgs {
     common: Common,
 }
 
+#[derive(Debug, Args)]
+struct SearchArgs {
+    /// The server's base URL (loopback only unless --allow-remote).
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// Requests to make.
+    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    count: usize,
+    /// Concurrent workers.
+    #[arg(long, value_name = "C", default_value_t = 1)]
+    concurrency: usize,
+    /// The letter to search, by ID or slug (default: the first letter GET /v1/log lists).
+    #[arg(long, value_name = "LETTER")]
+    letter: Option<String>,
+    /// Report this server process's CPU time during the run (from /proc).
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
+    /// Allow a server that is not on a loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+struct WitnessArgs {
+    /// Requests to make in all (divided evenly among the logs).
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    count: usize,
+    /// Logs witnessed at once; each sends its checkpoints in order, one at a time.
+    #[arg(long, value_name = "L", default_value_t = 32)]
+    logs: usize,
+    /// The signet-witness binary (default: next to signet-bench).
+    #[arg(long, value_name = "PATH")]
+    witness_bin: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+struct FeaturesArgs {
+    /// The phases to run, in order (without --rate the first must be plain).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "plain,witnesses,claims,hanging"
+    )]
+    phases: Vec<features::Phase>,
+    /// Entries of each phase's closed-loop run.
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    count: usize,
+    /// Entries of each phase's open-loop run.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    open_count: usize,
+    /// Workers of the closed-loop runs.
+    #[arg(long, value_name = "C", default_value_t = 64)]
+    concurrency: usize,
+    /// The open loops' offered load, entries/s (default: half the plain phase's capacity).
+    #[arg(long, value_name = "R")]
+    rate: Option<f64>,
+    /// The signet-server binary (default: next to signet-bench).
+    #[arg(long, value_name = "PATH")]
+    server_bin: Option<PathBuf>,
+    /// The signet-witness binary (default: next to signet-bench).
+    #[arg(long, value_name = "PATH")]
+    witness_bin: Option<PathBuf>,
+    /// The letters folder the servers host (default: the repository's
+    /// registry-data/letters).
+    #[arg(long, value_name = "DIR")]
+    letters: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -197,6 +283,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Ingest(args) => run_ingest(args),
         Cmd::Audit(args) => run_audit(args),
         Cmd::Proofs(args) => run_proofs(args),
+        Cmd::Search(args) => run_search(args),
+        Cmd::Witness(args) => run_witness(args),
+        Cmd::Features(args) => run_features(args),
     }
 }
 
@@ -234,6 +323,7 @@ fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
         max_duration: Duration::from_secs(args.common.max_duration),
         progress: progress_wanted(),
         server_pid: args.server_pid,
+        claims: workload::Claims::default(),
     })?;
     // Measured after the load, when the server is idle, so neither disturbs the other.
     let verify_rate = stats::verify_strict_rate(verify_time)?;
@@ -328,6 +418,120 @@ fn run_proofs(args: ProofsArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn run_search(args: SearchArgs) -> Result<ExitCode> {
+    let server = ServerUrl::parse(&args.server, args.allow_remote)?;
+    if args.concurrency == 0 || args.concurrency > 4096 {
+        bail!("--concurrency must be between 1 and 4096");
+    }
+    let outcome = search::run(&search::Options {
+        server,
+        count: args.count,
+        concurrency: args.concurrency,
+        letter: args.letter,
+        max_duration: Duration::from_secs(args.common.max_duration),
+        progress: progress_wanted(),
+        server_pid: args.server_pid,
+    })?;
+    let ok = outcome.load.ok == outcome.load.requests && outcome.load.requests == args.count as u64;
+    if args.common.json {
+        print_json(&outcome)?;
+    } else {
+        print!("{}", search::text(&outcome, latency_text));
+    }
+    if let (false, Some(failure)) = (ok, &outcome.load.first_failure) {
+        eprintln!("signet-bench: {failure}");
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn run_witness(args: WitnessArgs) -> Result<ExitCode> {
+    if args.logs == 0 || args.logs > 1024 {
+        bail!("--logs must be between 1 and 1024");
+    }
+    let o = witness::run(&witness::Options {
+        count: args.count,
+        logs: args.logs,
+        witness_bin: args.witness_bin,
+        max_duration: Duration::from_secs(args.common.max_duration),
+        verify_time: bounded_seconds(args.common.verify_seconds, "--verify-seconds")?,
+    })?;
+    let ok = o.cosigned == o.requests && o.first_failure.is_none();
+    if args.common.json {
+        print_json(&o)?;
+    } else {
+        let cpu = o
+            .witness_cpu_us_per_request
+            .map(|us| format!("witness CPU      {us:.0} µs per request\n"))
+            .unwrap_or_default();
+        print!(
+            "signet-bench witness: add-checkpoint from {} logs at once\n\
+             requests         {} ({} cosigned and verified)\n\
+             elapsed          {:.3} s\n\
+             cosigned         {:.0} /s\n\
+             latency ms       {}\n{cpu}\
+             verify_strict    {:.0} /s on one core (same run)\n\
+             nproc            {}\n",
+            o.logs,
+            o.requests,
+            o.cosigned,
+            o.elapsed_s,
+            o.cosigned_per_s,
+            latency_text(&o.latency_ms),
+            o.verify_strict_per_s,
+            o.nproc
+        );
+    }
+    if let Some(failure) = &o.first_failure {
+        eprintln!("signet-bench: {failure}");
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn run_features(args: FeaturesArgs) -> Result<ExitCode> {
+    if args.concurrency == 0 || args.concurrency > 4096 {
+        bail!("--concurrency must be between 1 and 4096");
+    }
+    if args.phases.is_empty() {
+        bail!("--phases needs at least one phase");
+    }
+    if let Some(rate) = args.rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        bail!("--rate must be a positive number of entries per second");
+    }
+    let letters = match args.letters {
+        Some(path) => path,
+        None => audit::default_letters()?,
+    };
+    let o = features::run(&features::Options {
+        phases: args.phases,
+        count: args.count,
+        open_count: args.open_count,
+        concurrency: args.concurrency,
+        rate: args.rate,
+        server_bin: args.server_bin,
+        witness_bin: args.witness_bin,
+        letters,
+        max_duration: Duration::from_secs(args.common.max_duration),
+        verify_time: bounded_seconds(args.common.verify_seconds, "--verify-seconds")?,
+        progress: progress_wanted(),
+    })?;
+    if args.common.json {
+        print_json(&o)?;
+    } else {
+        print!("{}", features::text(&o));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_json(value: &impl Serialize) -> Result<()> {
@@ -444,7 +648,10 @@ fn print_audit(r: &audit::AuditOutcome) -> Result<()> {
          audit time       {:.3} s\n\
          audit rate       {:.0} entries/s\n\
          verify_strict    {:.0} /s on one core (same run)\n\
-         R_audit          {:.3}\n{rss}\
+         R_audit          {:.3}\n\
+         watch            {}\n\
+         watch time       {:.3} s\n\
+         watch rate       {:.0} entries/s ({:.3} of the audit rate)\n{rss}\
          nproc            {}\n",
         ingest_lines(&r.ingest),
         r.r_ingest,
@@ -454,6 +661,10 @@ fn print_audit(r: &audit::AuditOutcome) -> Result<()> {
         r.audit_entries_per_s,
         r.verify_strict_per_s,
         r.r_audit,
+        r.watch_command,
+        r.watch_elapsed_s,
+        r.watch_entries_per_s,
+        r.watch_over_audit,
         r.nproc
     )?;
     Ok(())

@@ -7,17 +7,14 @@
 //! entry it submits.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
-use indicatif::ProgressBar;
+use anyhow::{Result, bail};
 use serde::Serialize;
 use signet_core::{TlogProof, VerifierKey};
 
 use crate::http;
-use crate::server;
+use crate::reads;
 use crate::stats::Latency;
 use crate::target::ServerUrl;
 use crate::verify::ProofChecker;
@@ -72,137 +69,45 @@ pub struct ProofsOutcome {
     pub server_cpu_s: Option<f64>,
 }
 
-#[derive(Debug, Default)]
-struct Tally {
-    requests: u64,
-    ok: u64,
-    errors: BTreeMap<String, u64>,
-    latencies_us: Vec<u64>,
-    first_failure: Option<String>,
-}
-
-/// A small xorshift generator: the indexes need to be spread out, not unpredictable.
-fn next_random(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 /// Runs the benchmark.
 pub fn run(options: &Options) -> Result<ProofsOutcome> {
     let size = http::log_info(&options.server)?.size;
     if size == 0 {
         bail!("the log is empty; run `signet-bench ingest` first");
     }
-    let workers = options.concurrency.clamp(1, options.count.max(1));
     let checker = options.log_key.clone().map(ProofChecker::new);
-    let progress = if options.progress {
-        ProgressBar::new(options.count as u64)
-    } else {
-        ProgressBar::hidden()
+    let load = reads::Options {
+        server: options.server.clone(),
+        count: options.count,
+        concurrency: options.concurrency,
+        max_duration: options.max_duration,
+        progress: options.progress,
+        server_pid: options.server_pid,
     };
-    let total = Mutex::new(Tally::default());
-    let cpu = || {
-        (
-            server::cpu_seconds(std::process::id()),
-            options.server_pid.and_then(server::cpu_seconds),
-        )
-    };
-    let cpu_before = cpu();
-    let start = Instant::now();
-    let deadline = start + options.max_duration;
-    thread::scope(|scope| -> Result<()> {
-        for w in 0..workers {
-            let mut seed = [0u8; 8];
-            getrandom::fill(&mut seed).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
-            // xorshift must not start at 0.
-            let mut rng = u64::from_le_bytes(seed) | 1;
-            let n = options.count / workers + usize::from(w < options.count % workers);
-            let (total, checker, progress) = (&total, &checker, &progress);
-            scope.spawn(move || {
-                let agent = http::agent(Duration::from_secs(30));
-                let mut tally = Tally {
-                    latencies_us: Vec::with_capacity(n),
-                    ..Tally::default()
-                };
-                for _ in 0..n {
-                    if Instant::now() >= deadline {
-                        tally
-                            .first_failure
-                            .get_or_insert_with(|| "stopped at --max-duration".to_owned());
-                        break;
-                    }
-                    let index = next_random(&mut rng) % size;
-                    let sent = Instant::now();
-                    tally.requests += 1;
-                    let result = http::get(&agent, &options.server, &format!("/v1/proof/{index}"));
-                    let problem = match result {
-                        Err(e) => Some(("transport".to_owned(), format!("{e:#}"))),
-                        Ok(a) if a.status != 200 => {
-                            Some((a.status.to_string(), a.body.trim().to_owned()))
-                        }
-                        Ok(a) => {
-                            tally.latencies_us.push(sent.elapsed().as_micros() as u64);
-                            check_proof(a.body.as_bytes(), index, checker.as_ref())
-                                .err()
-                                .map(|e| ("invalid".to_owned(), format!("{e:#}")))
-                        }
-                    };
-                    match problem {
-                        None => tally.ok += 1,
-                        Some((kind, message)) => {
-                            *tally.errors.entry(kind).or_default() += 1;
-                            tally
-                                .first_failure
-                                .get_or_insert_with(|| format!("proof {index}: {message}"));
-                        }
-                    }
-                    progress.inc(1);
-                }
-                let mut total = total
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                total.requests += tally.requests;
-                total.ok += tally.ok;
-                for (k, v) in tally.errors {
-                    *total.errors.entry(k).or_default() += v;
-                }
-                total.latencies_us.extend(tally.latencies_us);
-                if total.first_failure.is_none() {
-                    total.first_failure = tally.first_failure;
-                }
-            });
-        }
-        Ok(())
-    })?;
-    let elapsed = start.elapsed().as_secs_f64();
-    let cpu_after = cpu();
-    let used = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
-    progress.finish_and_clear();
-    let total = total
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let o = reads::run(
+        &load,
+        |rng| {
+            let index = reads::next_random(rng) % size;
+            (format!("/v1/proof/{index}"), index)
+        },
+        |&index, body| check_proof(body.as_bytes(), index, checker.as_ref()),
+    )?;
     Ok(ProofsOutcome {
         command: "proofs",
         log_size: size,
-        requests: total.requests,
-        ok: total.ok,
-        errors: total.errors,
+        requests: o.requests,
+        ok: o.ok,
+        errors: o.errors,
         checkpoints_verified: checker
             .as_ref()
             .map_or(0, ProofChecker::checkpoint_signatures_verified),
-        concurrency: workers,
-        elapsed_s: elapsed,
-        proofs_per_s: if elapsed > 0.0 {
-            total.ok as f64 / elapsed
-        } else {
-            0.0
-        },
-        latency_ms: Latency::from_micros(total.latencies_us),
-        first_failure: total.first_failure,
-        generator_cpu_s: used(cpu_before.0, cpu_after.0),
-        server_cpu_s: used(cpu_before.1, cpu_after.1),
+        concurrency: o.concurrency,
+        elapsed_s: o.elapsed_s,
+        proofs_per_s: o.ok_per_s,
+        latency_ms: o.latency_ms,
+        first_failure: o.first_failure,
+        generator_cpu_s: o.generator_cpu_s,
+        server_cpu_s: o.server_cpu_s,
     })
 }
 
@@ -225,19 +130,4 @@ fn check_proof(body: &[u8], index: u64, checker: Option<&ProofChecker>) -> Resul
         bail!("the proof's checkpoint (size {size}) does not cover index {index}");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn random_indexes_spread_over_the_range() {
-        let mut rng = 1;
-        let mut seen = [false; 16];
-        for _ in 0..1000 {
-            seen[(next_random(&mut rng) % 16) as usize] = true;
-        }
-        assert!(seen.iter().all(|&s| s), "{seen:?}");
-    }
 }

@@ -1,4 +1,5 @@
-//! A real `signet-server` on a temporary data directory, for `signet-bench audit`.
+//! A real `signet-server` or `signet-witness` on a temporary data directory, for the
+//! benchmarks that start their own.
 //!
 //! The server listens on `127.0.0.1:0`; its address comes from the `listening on
 //! http://<addr>` line it prints at start (docs/http-api.md) and its verifier key from
@@ -21,13 +22,13 @@ use crate::target::ServerUrl;
 /// How long the server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A running server.
+/// A running server (or witness).
 #[derive(Debug)]
 pub struct Server {
     process: Process,
     /// Its base URL (loopback).
     pub url: ServerUrl,
-    /// Its verifier key, read from `<data>/log.vkey`.
+    /// Its verifier key, read from `<data>/log.vkey` (a witness: `<data>/witness.vkey`).
     pub log_key: VerifierKey,
 }
 
@@ -55,46 +56,33 @@ impl Process {
     }
 }
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        // The data directory is temporary, so a hard kill loses nothing we need.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts `bin` on `data` (created if needed) serving the letters in `letters`, with
-    /// the rate limit off. Its standard error goes to `<data>.log`.
-    pub fn start(bin: &Path, data: &Path, letters: &Path) -> Result<Server> {
-        let log_path = data.with_extension("log");
-        let log = File::create(&log_path)
+impl Process {
+    /// Runs `command` (the binary `bin`), its standard error to `log_path`, and waits for
+    /// the `listening on http://<addr>` line it prints; returns the process and `<addr>`.
+    fn start(mut command: Command, bin: &Path, log_path: &Path) -> Result<(Process, String)> {
+        let log = File::create(log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
-        let mut command = Command::new(bin);
-        // Per-request logging would cost the server time the benchmark then charges to
+        // Per-request logging would cost the process time the benchmark then charges to
         // it; keep warnings and errors unless the caller chose a level.
         if std::env::var_os("RUST_LOG").is_none() {
             command.env("RUST_LOG", "warn");
         }
         let child = command
-            .arg("--data")
-            .arg(data)
-            .arg("--letters")
-            .arg(letters)
-            .args(["--listen", "127.0.0.1:0", "--rate-limit", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
             .with_context(|| format!("cannot run {}", bin.display()))?;
-        let mut process = Process { child, log_path };
-        let stdout = process
-            .child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow!("the server's standard output was not captured"))?;
-        // A thread reads the server's standard output for its whole life, so the server
-        // never blocks on a full pipe; only the line with the address is passed on.
+        let mut process = Process {
+            child,
+            log_path: log_path.to_owned(),
+        };
+        let stdout =
+            process.child.stdout.take().ok_or_else(|| {
+                anyhow!("the standard output of {} was not captured", bin.display())
+            })?;
+        // A thread reads the process's standard output for its whole life, so it never
+        // blocks on a full pipe; only the line with the address is passed on.
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
             let mut tx = Some(tx);
@@ -134,13 +122,68 @@ impl Server {
                 );
             }
         };
+        Ok((process, addr))
+    }
+}
+
+/// The verifier key in the file `path`.
+fn read_vkey(path: &Path) -> Result<VerifierKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the key {}", path.display()))?;
+    VerifierKey::parse(text.trim())
+        .with_context(|| format!("{} does not hold a verifier key", path.display()))
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // The data directory is temporary, so a hard kill loses nothing we need.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `bin` on `data` (created if needed) serving the letters in `letters`, with
+    /// the rate limit off and `extra` arguments. Its standard error goes to `<data>.log`.
+    pub fn start(bin: &Path, data: &Path, letters: &Path, extra: &[String]) -> Result<Server> {
+        let mut command = Command::new(bin);
+        command
+            .arg("--data")
+            .arg(data)
+            .arg("--letters")
+            .arg(letters)
+            .args(["--listen", "127.0.0.1:0", "--rate-limit", "0"])
+            .args(extra);
+        let (process, addr) = Process::start(command, bin, &data.with_extension("log"))?;
         let url = ServerUrl::parse(&format!("http://{addr}"), false)
             .context("the server listens on an address that is not loopback")?;
-        let vkey_path = data.join("log.vkey");
-        let vkey = std::fs::read_to_string(&vkey_path)
-            .with_context(|| format!("cannot read the server's key {}", vkey_path.display()))?;
-        let log_key = VerifierKey::parse(vkey.trim())
-            .with_context(|| format!("{} does not hold a verifier key", vkey_path.display()))?;
+        let log_key = read_vkey(&data.join("log.vkey"))?;
+        Ok(Server {
+            process,
+            url,
+            log_key,
+        })
+    }
+
+    /// Starts `signet-witness` (`bin`) on `data`, named `name`, witnessing `logs`.
+    pub fn start_witness(
+        bin: &Path,
+        data: &Path,
+        name: &str,
+        logs: &[VerifierKey],
+    ) -> Result<Server> {
+        let mut command = Command::new(bin);
+        command
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0", "--name", name]);
+        for log in logs {
+            command.arg("--log").arg(log.to_string());
+        }
+        let (process, addr) = Process::start(command, bin, &data.with_extension("log"))?;
+        let url = ServerUrl::parse(&format!("http://{addr}"), false)
+            .context("the witness listens on an address that is not loopback")?;
+        let log_key = read_vkey(&data.join("witness.vkey"))?;
         Ok(Server {
             process,
             url,

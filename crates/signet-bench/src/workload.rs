@@ -19,10 +19,28 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow};
-use signet_core::entry::Endorsement;
+use signet_core::entry::{Endorsement, IdentityClaim};
 use signet_core::keys::SignatureType;
 use signet_core::{KeyName, LetterId, SigningKey, Statement, Timestamp};
 use signet_testkit::entries::{unsigned_endorsement, unsigned_withdrawal};
+
+/// The identity claims signer `n` (whose key is the second argument) makes in each of its
+/// endorsements; called once per endorsement, while the workload is generated.
+pub type ClaimsFn = dyn Fn(usize, &SigningKey) -> Vec<IdentityClaim> + Send + Sync;
+
+/// The claims every endorsement of a workload carries, if any.
+#[derive(Clone, Default)]
+pub struct Claims(pub Option<std::sync::Arc<ClaimsFn>>);
+
+impl std::fmt::Debug for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Claims(some)"
+        } else {
+            "Claims(none)"
+        })
+    }
+}
 
 /// The signed entries of one benchmark run, in global order.
 #[derive(Debug)]
@@ -57,12 +75,14 @@ pub fn statement(
     signer: usize,
     round: u64,
     start: u64,
+    claims: &Claims,
 ) -> Result<Statement> {
     let time = Timestamp::from_unix(start + round)
         .with_context(|| format!("the time of signer {signer}'s entry {round}"))?;
     Ok(if round.is_multiple_of(2) {
         Statement::Endorsement(Endorsement {
             affiliation: Some("signet-bench load test".to_owned()),
+            identity: claims.0.as_ref().map_or_else(Vec::new, |f| f(signer, key)),
             ..unsigned_endorsement(key, letter, &format!("Bench Signer {signer}"), time)
         })
     } else {
@@ -83,6 +103,7 @@ pub fn generate(
     signers: usize,
     now: u64,
     threads: usize,
+    claims: &Claims,
 ) -> Result<Workload> {
     if signers == 0 && count > 0 {
         return Err(anyhow!("--signers must be at least 1"));
@@ -98,7 +119,7 @@ pub fn generate(
             .map(|i| {
                 let (signer, round) = (i % signers, (i / signers) as u64);
                 let key = &keys[signer];
-                let entry = statement(letter, key, signer, round, start)?
+                let entry = statement(letter, key, signer, round, start, claims)?
                     .sign(key)
                     .with_context(|| format!("signing signer {signer}'s entry {round}"))?;
                 Ok(entry.bytes().to_vec())
@@ -231,7 +252,7 @@ mod tests {
     /// every time is in the past of `NOW` and not before 2000.
     fn check(count: usize, signers: usize, expected_signers: usize) {
         let letter = letter();
-        let work = generate(letter, count, signers, NOW, 3).unwrap();
+        let work = generate(letter, count, signers, NOW, 3, &Claims::default()).unwrap();
         assert_eq!(work.entries.len(), count);
         assert_eq!(work.signers, expected_signers);
 
@@ -304,7 +325,7 @@ mod tests {
 
     #[test]
     fn zero_signers_is_refused() {
-        assert!(generate(letter(), 3, 0, NOW, 1).is_err());
+        assert!(generate(letter(), 3, 0, NOW, 1, &Claims::default()).is_err());
     }
 
     #[test]
