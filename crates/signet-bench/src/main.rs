@@ -56,6 +56,21 @@ enum Cmd {
     Features(FeaturesArgs),
 }
 
+/// The running server a benchmark loads.
+#[derive(Debug, Args)]
+struct Target {
+    /// The server's base URL (loopback only unless --allow-remote).
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// Report this server process's CPU time during the run (and, for ingest, its
+    /// resident memory at the end), from /proc.
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
+    /// Allow a server that is not on a loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+}
+
 #[derive(Debug, Args)]
 struct Common {
     /// Print one JSON object (schema in the README) instead of text.
@@ -71,9 +86,8 @@ struct Common {
 
 #[derive(Debug, Args)]
 struct IngestArgs {
-    /// The server's base URL (loopback only unless --allow-remote).
-    #[arg(long, value_name = "URL")]
-    server: String,
+    #[command(flatten)]
+    target: Target,
     /// The log's verifier key, or a file holding it (e.g. <data>/log.vkey).
     #[arg(long, value_name = "VKEY")]
     log_key: String,
@@ -94,13 +108,6 @@ struct IngestArgs {
     /// The letter to endorse (default: the first letter GET /v1/log lists).
     #[arg(long, value_name = "sha256:HEX")]
     letter: Option<String>,
-    /// Report this server process's CPU time while loaded and its resident memory at
-    /// the end (from /proc).
-    #[arg(long, value_name = "PID")]
-    server_pid: Option<u32>,
-    /// Allow a server that is not on a loopback address.
-    #[arg(long)]
-    allow_remote: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -132,9 +139,8 @@ struct AuditArgs {
 
 #[derive(Debug, Args)]
 struct ProofsArgs {
-    /// The server's base URL (loopback only unless --allow-remote).
-    #[arg(long, value_name = "URL")]
-    server: String,
+    #[command(flatten)]
+    target: Target,
     /// Requests to make.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     count: usize,
@@ -144,21 +150,14 @@ struct ProofsArgs {
     /// Verify each distinct checkpoint against this key (or the file holding it).
     #[arg(long, value_name = "VKEY")]
     log_key: Option<String>,
-    /// Report this server process's CPU time during the run (from /proc).
-    #[arg(long, value_name = "PID")]
-    server_pid: Option<u32>,
-    /// Allow a server that is not on a loopback address.
-    #[arg(long)]
-    allow_remote: bool,
     #[command(flatten)]
     common: Common,
 }
 
 #[derive(Debug, Args)]
 struct SearchArgs {
-    /// The server's base URL (loopback only unless --allow-remote).
-    #[arg(long, value_name = "URL")]
-    server: String,
+    #[command(flatten)]
+    target: Target,
     /// Requests to make.
     #[arg(long, value_name = "N", default_value_t = 2_000)]
     count: usize,
@@ -168,12 +167,6 @@ struct SearchArgs {
     /// The letter to search, by ID or slug (default: the first letter GET /v1/log lists).
     #[arg(long, value_name = "LETTER")]
     letter: Option<String>,
-    /// Report this server process's CPU time during the run (from /proc).
-    #[arg(long, value_name = "PID")]
-    server_pid: Option<u32>,
-    /// Allow a server that is not on a loopback address.
-    #[arg(long)]
-    allow_remote: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -290,7 +283,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
-    let server = ServerUrl::parse(&args.server, args.allow_remote)?;
+    let server = ServerUrl::parse(&args.target.server, args.target.allow_remote)?;
     let log_key = verify::parse_log_key(&args.log_key)?;
     if args.concurrency == 0 || args.concurrency > 4096 {
         bail!("--concurrency must be between 1 and 4096");
@@ -322,7 +315,7 @@ fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
         letter,
         max_duration: Duration::from_secs(args.common.max_duration),
         progress: progress_wanted(),
-        server_pid: args.server_pid,
+        server_pid: args.target.server_pid,
         claims: workload::Claims::default(),
     })?;
     // Measured after the load, when the server is idle, so neither disturbs the other.
@@ -334,7 +327,7 @@ fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
         r_ingest: outcome.throughput_per_s / verify_rate,
         outcome,
         verify_strict_per_s: verify_rate,
-        server_rss_kib: args.server_pid.and_then(server::rss_kib),
+        server_rss_kib: args.target.server_pid.and_then(server::rss_kib),
         nproc: nproc(),
     };
     if args.common.json {
@@ -342,21 +335,15 @@ fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
     } else {
         print_ingest(&report)?;
     }
-    if !ok {
-        eprintln!(
-            "signet-bench: not every entry was logged with a valid proof: {}",
-            report
-                .outcome
-                .first_failure
-                .as_deref()
-                .unwrap_or("no reason recorded")
-        );
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    let why = format!(
+        "not every entry was logged with a valid proof: {}",
+        report
+            .outcome
+            .first_failure
+            .as_deref()
+            .unwrap_or("no reason recorded")
+    );
+    Ok(finish(ok, Some(&why)))
 }
 
 fn run_audit(args: AuditArgs) -> Result<ExitCode> {
@@ -386,7 +373,7 @@ fn run_audit(args: AuditArgs) -> Result<ExitCode> {
 }
 
 fn run_proofs(args: ProofsArgs) -> Result<ExitCode> {
-    let server = ServerUrl::parse(&args.server, args.allow_remote)?;
+    let server = ServerUrl::parse(&args.target.server, args.target.allow_remote)?;
     let log_key = args
         .log_key
         .as_deref()
@@ -402,7 +389,7 @@ fn run_proofs(args: ProofsArgs) -> Result<ExitCode> {
         log_key,
         max_duration: Duration::from_secs(args.common.max_duration),
         progress: progress_wanted(),
-        server_pid: args.server_pid,
+        server_pid: args.target.server_pid,
     })?;
     let ok = outcome.ok == outcome.requests && outcome.requests == args.count as u64;
     if args.common.json {
@@ -410,18 +397,11 @@ fn run_proofs(args: ProofsArgs) -> Result<ExitCode> {
     } else {
         print_proofs(&outcome)?;
     }
-    if let (false, Some(failure)) = (ok, &outcome.first_failure) {
-        eprintln!("signet-bench: {failure}");
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(finish(ok, outcome.first_failure.as_deref()))
 }
 
 fn run_search(args: SearchArgs) -> Result<ExitCode> {
-    let server = ServerUrl::parse(&args.server, args.allow_remote)?;
+    let server = ServerUrl::parse(&args.target.server, args.target.allow_remote)?;
     if args.concurrency == 0 || args.concurrency > 4096 {
         bail!("--concurrency must be between 1 and 4096");
     }
@@ -432,7 +412,7 @@ fn run_search(args: SearchArgs) -> Result<ExitCode> {
         letter: args.letter,
         max_duration: Duration::from_secs(args.common.max_duration),
         progress: progress_wanted(),
-        server_pid: args.server_pid,
+        server_pid: args.target.server_pid,
     })?;
     let ok = outcome.load.ok == outcome.load.requests && outcome.load.requests == args.count as u64;
     if args.common.json {
@@ -440,14 +420,7 @@ fn run_search(args: SearchArgs) -> Result<ExitCode> {
     } else {
         print!("{}", search::text(&outcome, latency_text));
     }
-    if let (false, Some(failure)) = (ok, &outcome.load.first_failure) {
-        eprintln!("signet-bench: {failure}");
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(finish(ok, outcome.load.first_failure.as_deref()))
 }
 
 fn run_witness(args: WitnessArgs) -> Result<ExitCode> {
@@ -487,14 +460,7 @@ fn run_witness(args: WitnessArgs) -> Result<ExitCode> {
             o.nproc
         );
     }
-    if let Some(failure) = &o.first_failure {
-        eprintln!("signet-bench: {failure}");
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(finish(ok, o.first_failure.as_deref()))
 }
 
 fn run_features(args: FeaturesArgs) -> Result<ExitCode> {
@@ -532,6 +498,17 @@ fn run_features(args: FeaturesArgs) -> Result<ExitCode> {
         print!("{}", features::text(&o));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exit 0 when the run was clean, else 1, saying why on standard error.
+fn finish(ok: bool, failure: Option<&str>) -> ExitCode {
+    if ok {
+        return ExitCode::SUCCESS;
+    }
+    if let Some(failure) = failure {
+        eprintln!("signet-bench: {failure}");
+    }
+    ExitCode::from(1)
 }
 
 fn print_json(value: &impl Serialize) -> Result<()> {

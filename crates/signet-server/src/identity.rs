@@ -119,38 +119,20 @@ impl IdentityChecks {
         let c = &inner.counters;
         let _ = writeln!(
             out,
-            "# HELP signet_identity_checks_total Identity claim checks, by result."
-        );
-        let _ = writeln!(out, "# TYPE signet_identity_checks_total counter");
-        let _ = writeln!(
-            out,
-            "signet_identity_checks_total{{result=\"held\"}} {}",
-            c.held.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "signet_identity_checks_total{{result=\"failed\"}} {}",
-            c.failed.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP signet_identity_queue_overflow_total Claims left to the recheck loop because the check queue was full."
-        );
-        let _ = writeln!(out, "# TYPE signet_identity_queue_overflow_total counter");
-        let _ = writeln!(
-            out,
-            "signet_identity_queue_overflow_total {}",
-            c.overflow.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP signet_identity_unrecorded_total Claim results the catalog could not store."
-        );
-        let _ = writeln!(out, "# TYPE signet_identity_unrecorded_total counter");
-        let _ = writeln!(
-            out,
-            "signet_identity_unrecorded_total {}",
-            c.unrecorded.load(Ordering::Relaxed)
+            "# HELP signet_identity_checks_total Identity claim checks, by result.\n\
+             # TYPE signet_identity_checks_total counter\n\
+             signet_identity_checks_total{{result=\"held\"}} {}\n\
+             signet_identity_checks_total{{result=\"failed\"}} {}\n\
+             # HELP signet_identity_queue_overflow_total Claims left to the recheck loop because the check queue was full.\n\
+             # TYPE signet_identity_queue_overflow_total counter\n\
+             signet_identity_queue_overflow_total {}\n\
+             # HELP signet_identity_unrecorded_total Claim results the catalog could not store.\n\
+             # TYPE signet_identity_unrecorded_total counter\n\
+             signet_identity_unrecorded_total {}",
+            c.held.load(Ordering::Relaxed),
+            c.failed.load(Ordering::Relaxed),
+            c.overflow.load(Ordering::Relaxed),
+            c.unrecorded.load(Ordering::Relaxed),
         );
     }
 }
