@@ -147,17 +147,22 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
         )
     })?;
     let identities = match identities {
-        Some(config) => Some(
-            crate::audit_identities::run(&client, &state, config, !args.json).with_context(
-                || {
-                    format!(
-                        "the audit passed and its state is saved in {}, but the identity \
-                         claims could not be compared",
-                        dir.display()
-                    )
-                },
-            )?,
-        ),
+        Some(config) => match crate::audit_identities::run(&client, &state, config, !args.json) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                // The log served an endorsement other than the one just audited.
+                if let Some(Error::Misbehaviour(m)) = e.downcast_ref::<Error>() {
+                    print_misbehaviour(m, args.json, &dir)?;
+                    note!("the log misbehaved: {}", m.message);
+                    return Ok(ExitCode::from(1));
+                }
+                return Err(e.context(format!(
+                    "the audit passed and its state is saved in {}, but the identity claims \
+                     could not be compared",
+                    dir.display()
+                )));
+            }
+        },
         None => None,
     };
     let agree = identities

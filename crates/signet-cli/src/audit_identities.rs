@@ -70,7 +70,6 @@ struct Difference {
     server: Option<VerifiedClaim>,
     /// The live check, if the endorsement makes the claim.
     live: Option<ClaimReport>,
-    #[serde(skip)]
     fingerprint: String,
 }
 

@@ -411,3 +411,48 @@ fn identity_flags_without_identities_and_a_bad_ca_are_usage_errors() {
     // The log shows Erin, but the server listed nobody: said, not checked.
     assert_eq!(report["identities"]["not_listed"], 1);
 }
+
+#[test]
+fn an_endorsement_served_other_than_audited_is_misbehaviour() {
+    let fx = Fixtures::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut log = TestLog::new(common::ORIGIN);
+    let letter = signet_core::Letter::from_bytes(common::LETTER.as_bytes()).unwrap();
+    let erin = signer("erin");
+    log.register(&letter, "open-letter", 0);
+    log.endorse(&erin, letter.id(), "Erin", 1);
+    log.publish(tmp.path());
+    // The same endorsement under another name: validly signed, but not the audited entry.
+    let registration = log.entries()[0].clone();
+    let swapped = entries::endorsement(&erin, letter.id(), "Erin Impostor", 1);
+    let mut bundle = Vec::new();
+    for e in [registration, swapped] {
+        signet_core::tiles::push_bundle_entry(&mut bundle, &e).unwrap();
+    }
+    let bundle_path = "/tile/entries/000.p/2";
+    let served = std::sync::atomic::AtomicUsize::new(0);
+    let key = erin.verifier().to_string();
+    let server = TestServer::with_handler(tmp.path(), move |r| {
+        if r.path.starts_with("/v1/signatories?") {
+            return Some(Response::new(
+                200,
+                format!(
+                    "{{\"items\":[{{\"index\":1,\"key\":\"{key}\",\"verified\":[]}}],\"next\":null}}"
+                ),
+            ));
+        }
+        // The audit reads the bundle first; every read after it gets the other one.
+        (r.path == bundle_path && served.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0)
+            .then(|| Response::new(200, bundle.clone()))
+    });
+    let s = Scratch::new();
+    let report = audit(&s, server.url(), &log.vkey(), &fx, true, 1).json();
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["problem"], "bad-bundle", "{report}");
+    assert_eq!(report["index"], 1, "{report}");
+    let message = report["message"].as_str().unwrap();
+    assert!(
+        message.contains("not the entry the audit verified"),
+        "{message}"
+    );
+}
