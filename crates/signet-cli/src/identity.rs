@@ -149,3 +149,54 @@ pub fn claim_line(c: &ClaimReport) -> String {
         )
     }
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use signet_testkit::identity::{Fixtures, Page, token_for};
+
+    use super::*;
+
+    #[test]
+    fn check_many_keeps_to_its_concurrency_and_reports_progress() {
+        let fx = Fixtures::start();
+        let key = [7u8; 32];
+        let site = fx.site("slowish.test");
+        let stall = Duration::from_millis(300);
+        let claims: Vec<IdentityClaim> = (0..8)
+            .map(|i| {
+                let path = format!("/{i}");
+                site.set(
+                    &path,
+                    Page::Slow(format!("{}\n", token_for(&key)).into_bytes(), stall),
+                );
+                IdentityClaim::parse(&site.url(&path)).unwrap()
+            })
+            .collect();
+        let config = IdentityArgs {
+            identity_ca: Some(fx.ca_pem().to_owned()),
+            identity_dns: Some(fx.dns()),
+            identity_allow_private: true,
+        }
+        .config()
+        .unwrap();
+        let mut seen = Vec::new();
+        let started = Instant::now();
+        let out = check_many(config, &[(&claims, key)], 2, &mut |done, total| {
+            seen.push((done, total))
+        })
+        .unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(out.len(), 1);
+        let got: Vec<&str> = out[0].iter().map(|r| r.claim.as_str()).collect();
+        let want: Vec<&str> = claims.iter().map(IdentityClaim::as_str).collect();
+        assert_eq!(got, want, "reports come back in the claims' order");
+        assert!(out[0].iter().all(|r| r.held), "{:?}", out[0]);
+        // Two at a time: four rounds of a stalled page at least.
+        assert!(elapsed >= stall * 4, "{elapsed:?}");
+        let want: Vec<(u64, u64)> = (0..=8).map(|d| (d, 8)).collect();
+        assert_eq!(seen, want);
+    }
+}
