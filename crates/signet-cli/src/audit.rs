@@ -26,6 +26,10 @@ struct Clean<'a> {
     bytes: u64,
     state_dir: String,
     checkpoint: &'a str,
+    /// With `--identities`: the claims checked live and where they differ from the
+    /// server's `verified`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identities: Option<crate::audit_identities::Report>,
 }
 
 #[derive(Serialize)]
@@ -86,6 +90,7 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
         }
         None => None,
     };
+    let identities = crate::audit_identities::setup(args)?;
     let options = AuditOptions {
         threads: args.threads.unwrap_or(0),
     };
@@ -141,10 +146,32 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
             dir.display()
         )
     })?;
+    let identities = match identities {
+        Some(config) => match crate::audit_identities::run(&client, &state, config, !args.json) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                // The log served an endorsement other than the one just audited.
+                if let Some(Error::Misbehaviour(m)) = e.downcast_ref::<Error>() {
+                    print_misbehaviour(m, args.json, &dir)?;
+                    note!("the log misbehaved: {}", m.message);
+                    return Ok(ExitCode::from(1));
+                }
+                return Err(e.context(format!(
+                    "the audit passed and its state is saved in {}, but the identity claims \
+                     could not be compared",
+                    dir.display()
+                )));
+            }
+        },
+        None => None,
+    };
+    let agree = identities
+        .as_ref()
+        .is_none_or(crate::audit_identities::Report::agree);
 
     if args.json {
         let clean = Clean {
-            ok: true,
+            ok: agree,
             origin: &report.origin,
             size: report.size,
             previous_size: report.previous_size,
@@ -180,6 +207,7 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
             bytes: report.bytes,
             state_dir: dir.display().to_string(),
             checkpoint: &report.checkpoint,
+            identities,
         };
         let text = show::json(&clean)?;
         io::stdout(text.as_bytes())?;
@@ -215,8 +243,15 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
             "downloaded {} bytes in {} requests\n",
             report.bytes, report.requests
         ));
+        if let Some(identities) = &identities {
+            out.push_str(&identities.human());
+        }
         io::stdout(out.as_bytes())?;
         note!("state saved in {}", dir.display());
+    }
+    if !agree {
+        note!("the server's verified differs from the live checks of identity claims");
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -251,6 +251,13 @@ pub struct AuditArgs {
     /// checkpoint the audit reaches (exit 1 without them, the state unchanged).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Also check live, from this machine, the identity claims of every signer shown now,
+    /// and report each claim whose live result differs from the server's `verified`
+    /// (exit 1 when any does). Reads /v1/signatories: --server must be the registry.
+    #[arg(long)]
+    pub identities: bool,
+    #[command(flatten)]
+    pub identity: signet_identity::IdentityArgs,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow};
 use serde::Serialize;
 use signet_core::entry::IdentityClaim;
-use signet_identity::{Checker, IdentityArgs, Outcome};
+use signet_identity::{Check, Checker, IdentityArgs, Outcome};
 
 use crate::cli::IdentityCommandArgs;
 use crate::{io, ssh};
@@ -61,33 +61,142 @@ pub fn check_all(
     claims: &[IdentityClaim],
     key: &[u8; 32],
 ) -> Result<Vec<ClaimReport>> {
+    let mut all = check_many(config, &[(claims, *key)], claims.len(), &mut |_, _| {})?;
+    Ok(all.pop().unwrap_or_default())
+}
+
+/// Checks every claim of every `(claims, key)` job live, at most `concurrency` at once
+/// (at least one), calling `progress(done, total)` on the calling thread as claims
+/// finish. The reports come back in the order of the jobs and their claims.
+pub fn check_many(
+    config: signet_identity::Config,
+    jobs: &[(&[IdentityClaim], [u8; 32])],
+    concurrency: usize,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<Vec<ClaimReport>>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| anyhow!("cannot start the network runtime: {e}"))?;
     runtime.block_on(async {
-        let checker = Checker::new(config)?;
+        let checker = std::sync::Arc::new(Checker::new(config)?);
+        let mut pending = jobs.iter().enumerate().flat_map(|(j, (claims, key))| {
+            claims
+                .iter()
+                .enumerate()
+                .map(move |(c, claim)| (j, c, claim.clone(), *key))
+        });
+        let total: u64 = jobs.iter().map(|(claims, _)| claims.len() as u64).sum();
+        let mut out: Vec<Vec<Option<ClaimReport>>> = jobs
+            .iter()
+            .map(|(claims, _)| vec![None; claims.len()])
+            .collect();
         let mut set = tokio::task::JoinSet::new();
-        let checker = std::sync::Arc::new(checker);
-        for (i, claim) in claims.iter().enumerate() {
-            let (checker, claim, key) = (checker.clone(), claim.clone(), *key);
-            set.spawn(async move { (i, checker.check(&claim, &key).await) });
-        }
-        let mut out: Vec<Option<ClaimReport>> = vec![None; claims.len()];
-        while let Some(done) = set.join_next().await {
-            let (i, check) = done.map_err(|e| anyhow!("a claim check stopped: {e}"))?;
-            let (held, evidence, reason) = match check.outcome {
-                Outcome::Held(e) => (true, Some(e.to_string()), None),
-                Outcome::Failed(r) => (false, None, Some(r)),
+        let mut done = 0;
+        progress(done, total);
+        loop {
+            while set.len() < concurrency.max(1) {
+                let Some((j, c, claim, key)) = pending.next() else {
+                    break;
+                };
+                let checker = checker.clone();
+                set.spawn(async move { (j, c, checker.check(&claim, &key).await) });
+            }
+            let Some(finished) = set.join_next().await else {
+                break;
             };
-            out[i] = Some(ClaimReport {
-                claim: check.claim.to_string(),
-                held,
-                checked: check.checked.to_string(),
-                evidence,
-                reason,
-            });
+            let (j, c, check) = finished.map_err(|e| anyhow!("a claim check stopped: {e}"))?;
+            out[j][c] = Some(report_of(check));
+            done += 1;
+            progress(done, total);
         }
-        Ok(out.into_iter().flatten().collect())
+        Ok(out
+            .into_iter()
+            .map(|claims| claims.into_iter().flatten().collect())
+            .collect())
     })
+}
+
+/// One live check, as reported.
+fn report_of(check: Check) -> ClaimReport {
+    let (held, evidence, reason) = match check.outcome {
+        Outcome::Held(e) => (true, Some(e.to_string()), None),
+        Outcome::Failed(r) => (false, None, Some(r)),
+    };
+    ClaimReport {
+        claim: check.claim.to_string(),
+        held,
+        checked: check.checked.to_string(),
+        evidence,
+        reason,
+    }
+}
+
+/// How a claim fared live, in one line for people (not yet escaped).
+pub fn claim_line(c: &ClaimReport) -> String {
+    if c.held {
+        format!(
+            "{} VERIFIED at {} (evidence {})",
+            c.claim,
+            c.checked,
+            c.evidence.as_deref().unwrap_or("")
+        )
+    } else {
+        format!(
+            "{} NOT VERIFIED: {}",
+            c.claim,
+            c.reason.as_deref().unwrap_or("")
+        )
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use signet_testkit::identity::{Fixtures, Page, token_for};
+
+    use super::*;
+
+    #[test]
+    fn check_many_keeps_to_its_concurrency_and_reports_progress() {
+        let fx = Fixtures::start();
+        let key = [7u8; 32];
+        let site = fx.site("slowish.test");
+        let stall = Duration::from_millis(300);
+        let claims: Vec<IdentityClaim> = (0..8)
+            .map(|i| {
+                let path = format!("/{i}");
+                site.set(
+                    &path,
+                    Page::Slow(format!("{}\n", token_for(&key)).into_bytes(), stall),
+                );
+                IdentityClaim::parse(&site.url(&path)).unwrap()
+            })
+            .collect();
+        let config = IdentityArgs {
+            identity_ca: Some(fx.ca_pem().to_owned()),
+            identity_dns: Some(fx.dns()),
+            identity_allow_private: true,
+        }
+        .config()
+        .unwrap();
+        let mut seen = Vec::new();
+        let started = Instant::now();
+        let out = check_many(config, &[(&claims, key)], 2, &mut |done, total| {
+            seen.push((done, total))
+        })
+        .unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(out.len(), 1);
+        let got: Vec<&str> = out[0].iter().map(|r| r.claim.as_str()).collect();
+        let want: Vec<&str> = claims.iter().map(IdentityClaim::as_str).collect();
+        assert_eq!(got, want, "reports come back in the claims' order");
+        assert!(out[0].iter().all(|r| r.held), "{:?}", out[0]);
+        // Two at a time: four rounds of a stalled page at least.
+        assert!(elapsed >= stall * 4, "{elapsed:?}");
+        let want: Vec<(u64, u64)> = (0..=8).map(|d| (d, 8)).collect();
+        assert_eq!(seen, want);
+    }
 }

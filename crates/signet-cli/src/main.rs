@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod audit_identities;
 mod cli;
 mod identity;
 mod io;

@@ -282,18 +282,7 @@ fn print_human(report: &Report) -> Result<()> {
                 .and_then(|c| c.iter().find(|c| &c.claim == i));
             match live {
                 None => row("identity", &format!("{i} (claimed, not verified)")),
-                Some(c) if c.held => row(
-                    "identity",
-                    &format!(
-                        "{i} VERIFIED at {} (evidence {})",
-                        c.checked,
-                        c.evidence.as_deref().unwrap_or("")
-                    ),
-                ),
-                Some(c) => row(
-                    "identity",
-                    &format!("{i} NOT VERIFIED: {}", c.reason.as_deref().unwrap_or("")),
-                ),
+                Some(c) => row("identity", &crate::identity::claim_line(c)),
             }
         }
         if let Some(t) = &e.title {

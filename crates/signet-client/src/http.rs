@@ -277,6 +277,24 @@ impl Client {
         }
     }
 
+    /// `GET` a JSON answer of the API (`path` relative to the base URL, query included)
+    /// that must answer 200, parsed as `T`: at most 1 MiB, with the client's timeouts and
+    /// retries. `what` names the answer for the error when the body is not that JSON.
+    pub fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        what: &str,
+    ) -> Result<T, Error> {
+        let answer = self.get(path, MAX_API_ANSWER)?;
+        if answer.status != 200 {
+            return Err(status_error(answer));
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| Error::BadContent {
+            url: answer.url,
+            reason: format!("not the JSON of {what}: {e}"),
+        })
+    }
+
     /// `GET /v1/proof/<index>`: the `.tlog-proof` text for an entry, unverified.
     pub fn proof(&self, index: u64) -> Result<Vec<u8>, Error> {
         self.get_required(&format!("v1/proof/{index}"), MAX_API_ANSWER)

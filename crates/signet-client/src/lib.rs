@@ -4,6 +4,7 @@
 pub mod audit;
 mod error;
 mod http;
+pub mod identities;
 pub mod remote;
 pub mod saved;
 
