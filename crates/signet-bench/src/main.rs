@@ -383,13 +383,14 @@ fn run_proofs(args: ProofsArgs) -> Result<ExitCode> {
         bail!("--concurrency must be between 1 and 4096");
     }
     let outcome = proofs::run(&proofs::Options {
-        server,
-        count: args.count,
-        concurrency: args.concurrency,
+        load: load(
+            server,
+            args.count,
+            args.concurrency,
+            &args.target,
+            &args.common,
+        ),
         log_key,
-        max_duration: Duration::from_secs(args.common.max_duration),
-        progress: progress_wanted(),
-        server_pid: args.target.server_pid,
     })?;
     let ok = outcome.ok == outcome.requests && outcome.requests == args.count as u64;
     if args.common.json {
@@ -406,13 +407,14 @@ fn run_search(args: SearchArgs) -> Result<ExitCode> {
         bail!("--concurrency must be between 1 and 4096");
     }
     let outcome = search::run(&search::Options {
-        server,
-        count: args.count,
-        concurrency: args.concurrency,
+        load: load(
+            server,
+            args.count,
+            args.concurrency,
+            &args.target,
+            &args.common,
+        ),
         letter: args.letter,
-        max_duration: Duration::from_secs(args.common.max_duration),
-        progress: progress_wanted(),
-        server_pid: args.target.server_pid,
     })?;
     let ok = outcome.load.ok == outcome.load.requests && outcome.load.requests == args.count as u64;
     if args.common.json {
@@ -498,6 +500,24 @@ fn run_features(args: FeaturesArgs) -> Result<ExitCode> {
         print!("{}", features::text(&o));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The read load the flags describe.
+fn load(
+    server: ServerUrl,
+    count: usize,
+    concurrency: usize,
+    target: &Target,
+    common: &Common,
+) -> reads::Options {
+    reads::Options {
+        server,
+        count,
+        concurrency,
+        max_duration: Duration::from_secs(common.max_duration),
+        progress: progress_wanted(),
+        server_pid: target.server_pid,
+    }
 }
 
 /// Exit 0 when the run was clean, else 1, saying why on standard error.

@@ -7,7 +7,6 @@
 //! entry it submits.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 use serde::Serialize;
@@ -16,26 +15,15 @@ use signet_core::{TlogProof, VerifierKey};
 use crate::http;
 use crate::reads;
 use crate::stats::Latency;
-use crate::target::ServerUrl;
 use crate::verify::ProofChecker;
 
 /// What to run.
 #[derive(Debug)]
 pub struct Options {
-    /// The server.
-    pub server: ServerUrl,
-    /// Requests to make in all.
-    pub count: usize,
-    /// Concurrent workers.
-    pub concurrency: usize,
+    /// The server and the load.
+    pub load: reads::Options,
     /// When given, each distinct checkpoint is verified against it.
     pub log_key: Option<VerifierKey>,
-    /// The longest the run may take.
-    pub max_duration: Duration,
-    /// Show a progress bar.
-    pub progress: bool,
-    /// The server's process, when it runs on this machine, to account its CPU time.
-    pub server_pid: Option<u32>,
 }
 
 /// The outcome (the `--json` schema of `signet-bench proofs` in README.md).
@@ -71,21 +59,13 @@ pub struct ProofsOutcome {
 
 /// Runs the benchmark.
 pub fn run(options: &Options) -> Result<ProofsOutcome> {
-    let size = http::log_info(&options.server)?.size;
+    let size = http::log_info(&options.load.server)?.size;
     if size == 0 {
         bail!("the log is empty; run `signet-bench ingest` first");
     }
     let checker = options.log_key.clone().map(ProofChecker::new);
-    let load = reads::Options {
-        server: options.server.clone(),
-        count: options.count,
-        concurrency: options.concurrency,
-        max_duration: options.max_duration,
-        progress: options.progress,
-        server_pid: options.server_pid,
-    };
     let o = reads::run(
-        &load,
+        &options.load,
         |rng| {
             let index = reads::next_random(rng) % size;
             (format!("/v1/proof/{index}"), index)

@@ -19,25 +19,14 @@ use signet_core::lookalike::skeleton;
 use crate::http;
 use crate::reads;
 use crate::stats::Latency;
-use crate::target::ServerUrl;
 
 /// What to run.
 #[derive(Debug)]
 pub struct Options {
-    /// The server.
-    pub server: ServerUrl,
-    /// Requests to make in all.
-    pub count: usize,
-    /// Concurrent workers.
-    pub concurrency: usize,
+    /// The server and the load.
+    pub load: reads::Options,
     /// The letter (ID or slug); default: the first letter the log lists.
     pub letter: Option<String>,
-    /// The longest the run may take.
-    pub max_duration: Duration,
-    /// Show a progress bar.
-    pub progress: bool,
-    /// The server's process, when it runs on this machine, to account its CPU time.
-    pub server_pid: Option<u32>,
 }
 
 /// The outcome (the `--json` schema of `signet-bench search` in README.md).
@@ -111,7 +100,7 @@ fn check(q: &str, body: &str) -> Result<()> {
 /// Runs the benchmark.
 pub fn run(options: &Options) -> Result<SearchOutcome> {
     let agent = http::agent(Duration::from_secs(10));
-    let answer = http::get(&agent, &options.server, "/v1/log")?;
+    let answer = http::get(&agent, &options.load.server, "/v1/log")?;
     let log: Log = serde_json::from_str(&answer.body).context("GET /v1/log")?;
     let letter = match &options.letter {
         None => log.letters.into_iter().next(),
@@ -124,18 +113,10 @@ pub fn run(options: &Options) -> Result<SearchOutcome> {
             letter.slug
         );
     }
-    let load = reads::Options {
-        server: options.server.clone(),
-        count: options.count,
-        concurrency: options.concurrency,
-        max_duration: options.max_duration,
-        progress: options.progress,
-        server_pid: options.server_pid,
-    };
     let signers = letter.signers;
     let id = letter.id.clone();
     let outcome = reads::run(
-        &load,
+        &options.load,
         |rng| {
             let n = reads::next_random(rng) % signers;
             let q = query(n, reads::next_random(rng));

@@ -64,8 +64,8 @@ impl Process {
             .with_context(|| format!("cannot create {}", log_path.display()))?;
         // Per-request logging would cost the process time the benchmark then charges to
         // it; keep warnings and errors unless the caller chose a level.
-        if std::env::var_os("RUST_LOG").is_none() {
-            command.env("RUST_LOG", "warn");
+        if std::env::var_os("SIGNET_LOG").is_none() {
+            command.env("SIGNET_LOG", "warn");
         }
         let child = command
             .stdin(Stdio::null())

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod daemon;
 mod error;
 pub mod identity;
 mod metrics;
@@ -226,12 +227,9 @@ pub fn app(state: AppState) -> Router {
 /// `413` at once for a declared `Content-Length` over the entry limit, before any of
 /// the body is read and before the request waits for a place in the submission budget.
 async fn declared_too_large(request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > signet_core::MAX_ENTRY_SIZE as u64) {
+    if daemon::declared_length(request.headers())
+        .is_some_and(|n| n > signet_core::MAX_ENTRY_SIZE as u64)
+    {
         return AppError::too_large().into_response();
     }
     next.run(request).await

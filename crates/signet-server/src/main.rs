@@ -14,34 +14,11 @@ use signet_server::{AppState, app, serve};
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    signet_server::daemon::init_logging();
     if args.check {
         return check(&args.data);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("signet-server: cannot start the async runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("signet-server: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    signet_server::daemon::run("signet-server", 1, run(args))
 }
 
 /// `--check`: the offline audit of the stored log. Its report goes to stdout.
@@ -120,38 +97,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let settings = args.settings();
     let router = app(AppState::new(log.clone(), settings.clone()).with_identity(identity));
-    serve(listener, router, settings, shutdown_signal())
-        .await
-        .context("serving")?;
+    serve(
+        listener,
+        router,
+        settings,
+        signet_server::daemon::shutdown_signal(),
+    )
+    .await
+    .context("serving")?;
     tracing::info!("no longer accepting connections; integrating pending submissions");
     tokio::task::spawn_blocking(move || log.close())
         .await
         .context("closing the log")?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received"),
-        () = term => tracing::info!("SIGTERM received"),
-    }
 }

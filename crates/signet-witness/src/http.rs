@@ -58,12 +58,9 @@ fn plain(status: StatusCode, message: impl std::fmt::Display) -> Response {
 }
 
 async fn declared_too_large(request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_REQUEST_SIZE as u64) {
+    if signet_server::daemon::declared_length(request.headers())
+        .is_some_and(|n| n > MAX_REQUEST_SIZE as u64)
+    {
         return too_large();
     }
     next.run(request).await

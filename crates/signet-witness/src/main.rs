@@ -12,31 +12,8 @@ use signet_witness::cli::Args;
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("signet-witness: cannot start the async runtime: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("signet-witness: {e:#}");
-            std::process::ExitCode::from(2)
-        }
-    }
+    signet_server::daemon::init_logging();
+    signet_server::daemon::run("signet-witness", 2, run(args))
 }
 
 /// A `--log` value: a verifier key if it parses as one, else a file holding one.
@@ -77,30 +54,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("listening on http://{addr}");
     let settings = args.settings();
     let router = signet_witness::app(witness, settings.body_timeout);
-    signet_server::serve(listener, router, settings, shutdown_signal())
-        .await
-        .context("serving")?;
+    signet_server::serve(
+        listener,
+        router,
+        settings,
+        signet_server::daemon::shutdown_signal(),
+    )
+    .await
+    .context("serving")?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => if let Err(e) = r {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-        },
-        () = term => tracing::info!("SIGTERM received"),
-    }
 }
