@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 use signet_core::entry::{Endorsement, IdentityClaim};
 use signet_core::state::{Known as _, LogState, SignerStatus};
-use signet_core::tiles::{self, TILE_WIDTH, TileLevel};
-use signet_core::{Entry, LetterId, Statement, TileId, VerifierKey};
+use signet_core::tiles::TILE_WIDTH;
+use signet_core::{Entry, LetterId, Statement, VerifierKey};
 
 use crate::audit::{Misbehaviour, MisbehaviourKind};
 use crate::saved::SavedState;
@@ -144,24 +144,12 @@ pub fn shown_signers(client: &Client, saved: &SavedState) -> Result<Listing, Err
     }
     let mut endorsements: Vec<Option<Endorsement>> = vec![None; confirmed.len()];
     for (k, positions) in by_bundle {
-        // At most TILE_WIDTH (256), since every row's index is below `size`.
-        let width = (size - k * TILE_WIDTH).min(TILE_WIDTH) as u16;
-        let id = TileId {
-            level: TileLevel::Entries,
-            index: k,
-            width,
-        };
-        let data = client.tile(id)?;
-        let entries = tiles::parse_bundle(&data).map_err(|e| Error::BadContent {
-            url: format!("{}/{}", client.base_url(), id.path()),
-            reason: e.to_string(),
-        })?;
+        let (entries, _) = crate::remote::read_bundle(client, k, size)?;
         for i in positions {
             let index = confirmed[i].2.index;
             let bytes = entries
                 .get((index % TILE_WIDTH) as usize)
-                .copied()
-                .unwrap_or_default();
+                .map_or(&[][..], Vec::as_slice);
             endorsements[i] = Some(audited_endorsement(state, index, bytes)?);
         }
     }

@@ -106,29 +106,38 @@ pub fn fetch_proof(
 
 /// Reads entry `index` from its entry bundle in a tree of `size` entries.
 pub fn read_entry(client: &Client, index: u64, size: u64) -> Result<Vec<u8>, Error> {
-    let k = index / TILE_WIDTH;
+    let (entries, url) = read_bundle(client, index / TILE_WIDTH, size)?;
+    let i = (index % TILE_WIDTH) as usize;
+    entries.get(i).cloned().ok_or_else(|| Error::BadContent {
+        url,
+        reason: format!("no entry at position {i}"),
+    })
+}
+
+/// Reads entry bundle `k` of a tree of `size` entries: its entries, each checked to be
+/// there (a bundle holds its width's entries, or all 256 of a full one), and its URL for
+/// the caller's own errors.
+pub fn read_bundle(client: &Client, k: u64, size: u64) -> Result<(Vec<Vec<u8>>, String), Error> {
     // At most TILE_WIDTH (256), so the conversion cannot fail.
-    let width = (size - k * TILE_WIDTH).min(TILE_WIDTH) as u16;
+    let width = (size.saturating_sub(k * TILE_WIDTH)).min(TILE_WIDTH) as u16;
     let id = TileId {
         level: TileLevel::Entries,
         index: k,
         width,
     };
     let data = client.tile(id)?;
+    let url = format!("{}/{}", client.base_url(), id.path());
     let bad = |reason: String| Error::BadContent {
-        url: format!("{}/{}", client.base_url(), id.path()),
+        url: url.clone(),
         reason,
     };
     let entries = tiles::parse_bundle(&data).map_err(|e| bad(e.to_string()))?;
-    let i = (index % TILE_WIDTH) as usize;
     if entries.len() != usize::from(width) && entries.len() != TILE_WIDTH as usize {
         return Err(bad(format!(
             "it holds {} entries, expected {width}",
             entries.len()
         )));
     }
-    entries
-        .get(i)
-        .map(|e| e.to_vec())
-        .ok_or_else(|| bad(format!("no entry at position {i}")))
+    let entries = entries.iter().map(|e| e.to_vec()).collect();
+    Ok((entries, url))
 }
