@@ -726,6 +726,18 @@ impl CatalogReader {
     }
 
     pub(crate) fn signatories(&self, query: &SignatoryQuery) -> Result<SignatoryPage, Error> {
+        self.signatories_by(query, None)
+    }
+
+    /// The listing of [`CatalogReader::signatories`], narrowed (with `Some`) to the
+    /// signers with (`true`) or without (`false`) a verified claim: a claim of their
+    /// shown endorsement whose last check held. Each signer's claims are found through
+    /// the claim results' key, so the list's order stays that of its index.
+    pub(crate) fn signatories_by(
+        &self,
+        query: &SignatoryQuery,
+        verified: Option<bool>,
+    ) -> Result<SignatoryPage, Error> {
         self.with(|conn| {
             let mut st = conn.prepare_cached(
                 "SELECT s.first_index, s.endorsement_index, s.name, s.affiliation, s.role,
@@ -738,6 +750,10 @@ impl CatalogReader {
                    AND (?3 IS NULL OR s.status = ?3)
                    AND (?6 IS NULL OR (m.latest_index IS NOT NULL) = ?6)
                    AND (?4 IS NULL OR instr(s.search, ?4) > 0)
+                   AND (?7 IS NULL OR EXISTS (
+                        SELECT 1 FROM claim_results c WHERE c.key = s.key AND c.held = 1
+                        AND instr(char(10) || s.identity || char(10),
+                                  char(10) || c.claim || char(10)) > 0) = ?7)
                  ORDER BY s.first_index LIMIT ?5",
             )?;
             let (status, hidden) = match query.status {
@@ -750,7 +766,15 @@ impl CatalogReader {
             let after = query.after.map_or(-1, |a| a.min(i64::MAX as u64) as i64);
             let limit = i64::from(query.limit) + 1;
             let rows = st.query_map(
-                params![&query.letter.0.0[..], after, status, q, limit, hidden],
+                params![
+                    &query.letter.0.0[..],
+                    after,
+                    status,
+                    q,
+                    limit,
+                    hidden,
+                    verified
+                ],
                 |r| {
                     let hide = match r.get::<_, Option<i64>>(10)? {
                         None => None,
@@ -906,22 +930,14 @@ impl CatalogReader {
     /// (signer, claim), with the time of its last check.
     pub(crate) fn shown_claims(&self) -> Result<Vec<ShownClaim>, Error> {
         self.with(|conn| {
-            let mut checked = std::collections::HashMap::new();
-            let mut st = conn.prepare_cached("SELECT key, claim, checked FROM claim_results")?;
-            for row in st.query_map([], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })? {
-                let (key, claim, at) = row?;
-                checked.insert((key, claim), at.max(0) as u64);
-            }
             let mut st = conn.prepare_cached(
                 "SELECT DISTINCT key, identity FROM signers WHERE status = ?1 AND identity != ''
                  AND NOT EXISTS (SELECT 1 FROM moderations m WHERE m.letter = signers.letter
                                  AND m.key = signers.key AND m.hidden != 0)",
+            )?;
+            // Each claim's last check, by the claim results' primary key.
+            let mut checked = conn.prepare_cached(
+                "SELECT checked FROM claim_results WHERE key = ?1 AND claim = ?2",
             )?;
             let mut seen = std::collections::HashSet::new();
             let mut out = Vec::new();
@@ -934,10 +950,13 @@ impl CatalogReader {
                 };
                 for claim in identity.split('\n').filter(|c| !c.is_empty()) {
                     if seen.insert((key32, claim.to_owned())) {
+                        let at = checked
+                            .query_row(params![&key[..], claim], |r| r.get::<_, i64>(0))
+                            .optional()?;
                         out.push(ShownClaim {
                             key: key32,
                             claim: claim.to_owned(),
-                            checked: checked.get(&(key.clone(), claim.to_owned())).copied(),
+                            checked: at.map(|a| a.max(0) as u64),
                         });
                     }
                 }
@@ -993,6 +1012,49 @@ impl ClaimWriter {
     }
 }
 impl CatalogReader {
+    /// The hide in effect on a signer of a letter, if a moderator hides it now, found by
+    /// (letter, signer key) as the listings show it (for the reader's pages).
+    pub(crate) fn hidden_by(
+        &self,
+        letter: &LetterId,
+        key: &[u8; 32],
+    ) -> Result<Option<HiddenBy>, Error> {
+        self.with(|conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT m.latest_index, m.reason, m.note, m.last_time, d.vkey
+                 FROM moderations m LEFT JOIN moderators d ON d.key = m.moderator
+                 WHERE m.letter = ?1 AND m.key = ?2 AND m.hidden = 1",
+            )?;
+            let row = st
+                .query_row(params![&letter.0.0[..], &key[..]], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                })
+                .optional()?;
+            row.map(|(index, reason, note, time, moderator)| {
+                Ok(HiddenBy {
+                    index: index as u64,
+                    reason,
+                    note,
+                    time: Timestamp::from_unix(time as u64).map_err(|e| {
+                        damaged(format!(
+                            "a moderation's time {time} is not a timestamp: {e}"
+                        ))
+                    })?,
+                    moderator: moderator.ok_or_else(|| {
+                        damaged("a hide names a moderator the catalog does not hold")
+                    })?,
+                })
+            })
+            .transpose()
+        })
+    }
+
     /// A signer's record for a letter, read like the listings (for the reader's pages).
     pub(crate) fn signer(
         &self,

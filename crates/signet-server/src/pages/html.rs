@@ -7,8 +7,9 @@ use super::assets;
 use super::i18n::{Lang, Ui};
 use super::view::{
     ClaimView, EntryPage, EntryStatus, HiddenPage, HideView, HomePage, LetterPage, LetterView,
-    Listing, LogView, SignerRow, split_claim,
+    Listing, LogView, QuorumView, SignerRow, split_claim,
 };
+use signet_core::policy::QuorumNode;
 
 /// How a page links to itself and its neighbours: the interface language, and whether
 /// the reader chose it with `?lang=` (then every link keeps it).
@@ -177,6 +178,33 @@ fn letter_head(chrome: &Chrome, letter: &LetterView) -> Markup {
             @if let Some(source) = &letter.source {
                 dt { (ui.source) } dd { a href=(source) rel="noreferrer" { (source) } }
             }
+        }
+    }
+}
+
+/// A quorum in words: a witness's name, or `2 of 3: a, b, c` for a group, whose
+/// member groups are put in parentheses.
+fn quorum_words(ui: &Ui, q: &QuorumView, node: QuorumNode, top: bool) -> String {
+    match node {
+        QuorumNode::Witness(w) => q
+            .witnesses
+            .get(w)
+            .map_or_else(|| format!("#{w}"), |w| w.name.clone()),
+        QuorumNode::Group(g) => {
+            let Some(group) = q.groups.get(g) else {
+                return format!("#{g}");
+            };
+            let members: Vec<String> = group
+                .members
+                .iter()
+                .map(|m| quorum_words(ui, q, *m, false))
+                .collect();
+            let rule = ui
+                .quorum_rule
+                .replace("{k}", &group.threshold.to_string())
+                .replace("{n}", &members.len().to_string());
+            let words = format!("{rule}{}", members.join(ui.list_sep));
+            if top { words } else { format!("({words})") }
         }
     }
 }
@@ -460,10 +488,21 @@ pub(crate) fn entry(chrome: &Chrome, page: &EntryPage) -> Markup {
             ol.checks data-checks {}
             p.cosigners {
                 (ui.cosigners) ": "
-                @if page.cosigners.is_empty() { (ui.no_cosigners) }
+                @match &page.quorum {
+                    None => { (ui.no_cosigners) }
+                    Some(q) => { (quorum_words(ui, q, q.quorum, true)) }
+                }
             }
-            ul.plain #cosigners {
-                @for c in &page.cosigners { li { code data-cosigner=(c) { (c) } } }
+            @match &page.quorum {
+                None => { ul.plain #cosigners {} }
+                Some(q) => {
+                    ul.plain #cosigners data-quorum=(QuorumView::node(q.quorum)) data-groups=(q.groups_attr())
+                        data-words=(quorum_words(ui, q, q.quorum, true)) {
+                        @for w in &q.witnesses {
+                            li { span.name { (w.name) } " " code data-cosigner=(w.vkey) data-name=(w.name) { (w.vkey) } }
+                        }
+                    }
+                }
             }
         }
         @if !matches!(page.status, EntryStatus::None) || page.signer_now.is_some() {

@@ -152,6 +152,10 @@ pub(crate) struct Ui {
     pub verify_nojs: &'static str,
     pub cosigners: &'static str,
     pub no_cosigners: &'static str,
+    /// A group of the witness quorum: `{k}` of its `{n}` members, listed after it.
+    pub quorum_rule: &'static str,
+    /// Between the items of a list in a sentence.
+    pub list_sep: &'static str,
     pub footer_log: &'static str,
     pub origin: &'static str,
     pub vkey: &'static str,
@@ -277,6 +281,8 @@ static EN: Ui = Ui {
     verify_nojs: "This check runs in your browser and needs JavaScript. Without it, check the entry with `signet verify`.",
     cosigners: "Witnesses whose cosignature is required",
     no_cosigners: "none",
+    quorum_rule: "{k} of these {n}: ",
+    list_sep: ", ",
     footer_log: "This log",
     origin: "Origin",
     vkey: "Verifier key",
@@ -384,6 +390,8 @@ static ZH: Ui = Ui {
     verify_nojs: "此核验在您的浏览器中运行，需要 JavaScript。没有 JavaScript 时，请用 `signet verify` 核验。",
     cosigners: "需要其联署的见证者",
     no_cosigners: "无",
+    quorum_rule: "以下 {n} 个中的 {k} 个：",
+    list_sep: "、",
     footer_log: "本日志",
     origin: "来源标识",
     vkey: "验证公钥",
