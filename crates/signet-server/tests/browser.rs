@@ -534,6 +534,26 @@ const [src, vectors, goMod, example, done] = arguments;
 })().catch((e) => done([{ what: "the runner", want: null, got: String(e) }]));
 "#;
 
+/// The witness-quorum vectors, run in the page by the verifier module itself: which
+/// witnesses cosigned (every line checked), then whether the quorum is met.
+const RUN_QUORUMS: &str = r#"
+const [src, cases, done] = arguments;
+(async () => {
+  const v = await import(src);
+  const out = [];
+  for (const c of cases) {
+    const signed = v.parseNote(c.checkpoint);
+    const cosigned = [];
+    for (const w of c.witnesses) cosigned.push(await v.cosignedBy(w, signed));
+    const got = c.spec === null
+      ? true
+      : v.quorumMet({ quorum: c.spec.quorum, groups: v.parseGroups(c.spec.groups) }, cosigned);
+    out.push({ what: c.comment, want: c.met, got, cosigned });
+  }
+  done(out);
+})().catch((e) => done([{ what: "the quorum runner", want: null, got: String(e) }]));
+"#;
+
 fn testdata(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
 }
@@ -572,7 +592,30 @@ async fn the_shared_vectors_pass_in_the_browser() {
         )
         .await
         .unwrap();
-    let results = results.as_array().unwrap();
+    let mut results = results.as_array().unwrap().clone();
+    // The witness quorums: each vector's checkpoint, signed and cosigned in Rust, is
+    // checked by the page's own cosignature and quorum code.
+    let quorums: Vec<Value> = support::quorum_vectors()
+        .iter()
+        .map(|case| {
+            let c = support::quorum_case(case);
+            json!({
+                "comment": case["comment"],
+                "witnesses": c.witnesses.iter().map(|(name, vkey)| json!({"name": name, "vkey": vkey})).collect::<Vec<_>>(),
+                "checkpoint": String::from_utf8(c.checkpoint.to_bytes()).unwrap(),
+                "spec": case["spec"],
+                "met": case["met"],
+            })
+        })
+        .collect();
+    let quorum_results = b
+        .c()
+        .execute_async(RUN_QUORUMS, vec![json!(src), json!(quorums)])
+        .await
+        .unwrap();
+    let quorum_results = quorum_results.as_array().unwrap();
+    assert_eq!(quorum_results.len(), quorums.len(), "{quorum_results:?}");
+    results.extend(quorum_results.iter().cloned());
     let want = vectors["ed25519"].as_array().unwrap().len()
         + vectors["points"].as_array().unwrap().len()
         + vectors["letters"].as_array().unwrap().len();
@@ -688,6 +731,160 @@ async fn no_serious_accessibility_violation_and_screenshots_at_two_widths() {
                 std::fs::write(shots.join(format!("{name}-{width}-{part}.png")), png).unwrap();
             }
         }
+    }
+    b.close().await;
+}
+
+/// A `signet-witness` process on a port of its own, for the policy of one log.
+struct Witness {
+    child: Child,
+    url: String,
+    vkey: String,
+    _data: tempfile::TempDir,
+}
+
+impl Witness {
+    fn start(name: &str, log_vkey: &str) -> Witness {
+        use std::io::BufRead as _;
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(signet_testkit::harness::witness_bin())
+            .arg("--data")
+            .arg(data.path())
+            .args(["--name", name, "--log", log_vkey, "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start signet-witness");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("signet-witness says where it listens");
+        let vkey = std::fs::read_to_string(data.path().join("witness.vkey"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        Witness {
+            child,
+            url,
+            vkey,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        // The witness this test started, by its own handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A registry whose checkpoints two real witnesses cosign, under a policy that needs
+/// both (`group both all alpha beta`); returns it, the witnesses, and an endorsement.
+async fn witnessed_registry() -> (Registry, [Witness; 2], u64) {
+    // The log's key exists once the log has opened; the witnesses need it.
+    let dir = tempfile::tempdir().unwrap();
+    let log_vkey = {
+        let r = Registry::open(dir);
+        let vkey = r.log.verifier().to_string();
+        r.log.close();
+        let Registry { dir, log, app } = r;
+        drop(app);
+        drop(log);
+        (dir, vkey)
+    };
+    let (dir, log_vkey) = log_vkey;
+    let alpha = Witness::start("alpha.witness.test", &log_vkey);
+    let beta = Witness::start("beta.witness.test", &log_vkey);
+    let policy = format!(
+        "log {log_vkey}\nwitness alpha {} {}\nwitness beta {} {}\ngroup both all alpha beta\nquorum both\n",
+        alpha.vkey, alpha.url, beta.vkey, beta.url
+    );
+    let client = signet_server::witnesses::WitnessClient::from_policy(
+        policy.as_bytes(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let r = Registry::open_with(dir, |c| c.cosigners = Some(std::sync::Arc::new(client)));
+    r.endorse(1, "张三", Some("清华大学"), None, T0).await;
+    let alice = r
+        .endorse(2, "Alice Example", Some("Example Lab"), None, T0 + 1)
+        .await;
+    r.endorse(3, "Фёдор Достоевский", None, None, T0 + 2).await;
+    (r, [alpha, beta], alice)
+}
+
+/// Removes the checkpoint's cosignature line by the beta witness.
+fn without_beta(html: String) -> String {
+    let start = html.find("id=\"checkpoint\"").unwrap();
+    let line = start + html[start..].find("\u{2014} beta.witness.test ").unwrap();
+    let end = line + html[line..].find('\n').unwrap() + 1;
+    format!("{}{}", &html[..line], &html[end..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_witness_quorum_is_checked_in_the_browser() {
+    let (r, _witnesses, alice) = witnessed_registry().await;
+    let url = serve(&r).await;
+    let path = format!("/entries/{alice}");
+    let page = r.get(&path).await.text();
+    assert!(
+        page.contains("data-quorum=\"g0\" data-groups=\"2:w0 w1\""),
+        "{page}"
+    );
+    let b = Browser::start(true).await;
+
+    // Both witnesses cosigned the checkpoint the page shows: valid, and said in words.
+    let (state, step, said) = b.verify(&format!("{url}{path}")).await;
+    assert_eq!((state.as_str(), step.as_str()), ("valid", ""), "{said}");
+    assert!(
+        said.contains("cosigned by alpha, beta") && said.contains("quorum (2 of these 2"),
+        "{said}"
+    );
+    assert!(
+        b.text("p.cosigners")
+            .await
+            .contains("2 of these 2: alpha, beta")
+    );
+    // Every entry of the log, each with the same cosigned checkpoint.
+    for index in 0..r.log.head().size {
+        let (state, _, said) = b.verify(&format!("{url}/entries/{index}")).await;
+        assert_eq!(state, "valid", "entry {index}: {said}");
+    }
+
+    // A required cosignature missing, or altered by one byte: invalid at that step,
+    // naming the witness that did cosign and the one that did not.
+    let cases: [(&str, Alter); 2] = [
+        ("missing", without_beta),
+        ("altered", |h| {
+            alter_in(&h, "checkpoint", "\u{2014} beta.witness.test ", 60)
+        }),
+    ];
+    for (what, alter) in cases {
+        let proxy = proxy(&url, &path, alter);
+        let (state, step, said) = b.verify(&format!("{}{path}", proxy.url())).await;
+        assert_eq!(
+            (state.as_str(), step.as_str()),
+            ("invalid", "cosignatures"),
+            "{what}: {said}"
+        );
+        assert!(
+            said.contains("cosigned by alpha") && said.contains("no valid cosignature by beta"),
+            "{what}: {said}"
+        );
     }
     b.close().await;
 }

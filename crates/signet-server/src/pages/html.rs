@@ -382,6 +382,14 @@ pub(crate) fn letter(chrome: &Chrome, page: &LetterPage) -> Markup {
     layout(chrome, &letter.title, &page.log, false, main)
 }
 
+/// Who hid a signer: the moderator's name, if appointed under one, and its key.
+fn moderator(hide: &HideView) -> Markup {
+    html! {
+        @if let Some(name) = &hide.moderator_name { span.moderator { (name) } " " }
+        code { (hide.moderator) }
+    }
+}
+
 fn hide_row(chrome: &Chrome, hide: &HideView) -> Markup {
     let ui = chrome.ui();
     html! {
@@ -391,7 +399,7 @@ fn hide_row(chrome: &Chrome, hide: &HideView) -> Markup {
                 dt { (ui.reason) } dd.reason { (hide.reason) }
                 @if let Some(note) = &hide.note { dt { (ui.note) } dd { (note) } }
                 dt { (ui.time) } dd { time datetime=(hide.time) { (readable_time(&hide.time)) } }
-                dt { (ui.moderator) } dd { code { (hide.moderator) } }
+                dt { (ui.moderator) } dd { (moderator(hide)) }
                 dt { (ui.target) } dd { a href=(chrome.href(&format!("/entries/{}", hide.target), &[])) { "#" (hide.target) } }
                 dt { (ui.entry) } dd { a href=(chrome.href(&format!("/entries/{}", hide.index), &[])) { "#" (hide.index) } }
             }
@@ -523,7 +531,7 @@ pub(crate) fn entry(chrome: &Chrome, page: &EntryPage) -> Markup {
                             dt { (ui.reason) } dd { (h.reason) }
                             @if let Some(note) = &h.note { dt { (ui.note) } dd { (note) } }
                             dt { (ui.time) } dd { (h.time) }
-                            dt { (ui.moderator) } dd { code { (h.moderator) } }
+                            dt { (ui.moderator) } dd { (moderator(h)) }
                             dt { (ui.entry) } dd { (entry_link(chrome, h.index)) }
                         }
                     }
@@ -655,6 +663,7 @@ mod tests {
             note: Some("<b>not</b> the real one".into()),
             time: "2026-03-22T10:00:00Z".into(),
             moderator: "mod+00000000+CCCC".into(),
+            moderator_name: Some("mod".into()),
         }
     }
 

@@ -9,7 +9,9 @@
 use signet_core::policy::{QuorumGroup, QuorumNode};
 use signet_core::state::SignerStatus;
 use signet_core::{Entry, Statement};
-use signet_log::{HiddenBy, LetterInfo, Log, Signatory, SignatoryQuery, StatusFilter};
+use signet_log::{
+    HiddenBy, LetterInfo, Log, ModeratorInfo, Signatory, SignatoryQuery, StatusFilter,
+};
 
 /// The most hides a page reads (20 pages of the listing's largest size).
 const MAX_HIDES: usize = 10_000;
@@ -63,20 +65,26 @@ fn hidden_signers(
 }
 
 /// The hide in effect on a listed signer, with the moderation's own `entry` line.
-fn hide_view(log: &Log, s: &Signatory) -> Result<Option<HideView>, signet_log::Error> {
+fn hide_view(
+    log: &Log,
+    s: &Signatory,
+    moderators: &[ModeratorInfo],
+) -> Result<Option<HideView>, signet_log::Error> {
     match &s.hidden {
-        Some(h) => Ok(Some(hide_from(log, h, &s.name, s.index)?)),
+        Some(h) => Ok(Some(hide_from(log, h, &s.name, s.index, moderators)?)),
         None => Ok(None),
     }
 }
 
 /// A hide as the pages show it: `name` is the hidden signer's, and `shown` the index of
-/// its shown endorsement, the target when the moderation entry cannot be read as one.
+/// its shown endorsement, the target when the moderation entry cannot be read as one;
+/// the moderator's name comes from `moderators`, the log's appointments.
 fn hide_from(
     log: &Log,
     h: &HiddenBy,
     name: &str,
     shown: u64,
+    moderators: &[ModeratorInfo],
 ) -> Result<HideView, signet_log::Error> {
     let target = Entry::parse(&log.entry(h.index)?)
         .ok()
@@ -93,6 +101,10 @@ fn hide_from(
         note: h.note.clone(),
         time: h.time.to_string(),
         moderator: h.moderator.clone(),
+        moderator_name: moderators
+            .iter()
+            .find(|m| m.key == h.moderator)
+            .map(|m| m.name.clone()),
     })
 }
 
@@ -164,6 +176,8 @@ pub(crate) struct HideView {
     pub time: String,
     /// The moderator's verifier key.
     pub moderator: String,
+    /// The moderator's name, from its appointment.
+    pub moderator_name: Option<String>,
 }
 
 /// A letter and its counts.
@@ -502,11 +516,12 @@ pub(crate) fn letter(
             rest.next.map(|n| Cursor::Unverified(Some(n)))
         }
     };
+    let moderators = log.moderators()?;
     let mut rows: Vec<SignerRow> = Vec::with_capacity(items.len());
     for s in items {
         rows.push(SignerRow {
             verified: verified_claims(log, &s.key, &s.identity)?,
-            hidden: hide_view(log, &s)?,
+            hidden: hide_view(log, &s, &moderators)?,
             index: s.index,
             name: s.name,
             affiliation: s.affiliation,
@@ -536,12 +551,12 @@ pub(crate) fn hidden(
     let Some(details) = log.letter(slug)? else {
         return Ok(None);
     };
+    let appointed = log.moderators()?;
     let mut hides = Vec::new();
     for s in hidden_signers(log, details.info.id)? {
-        hides.extend(hide_view(log, &s)?);
+        hides.extend(hide_view(log, &s, &appointed)?);
     }
-    let moderators = log
-        .moderators()?
+    let moderators = appointed
         .into_iter()
         .map(|m| ModeratorView {
             index: m.index,
@@ -628,7 +643,8 @@ pub(crate) fn entry(
                     EntryStatus::Shown
                 };
                 if let Some(h) = log.hidden_by(&e.letter, key.public_key())? {
-                    let view = hide_from(log, &h, &e.name, record.endorsement_index)?;
+                    let moderators = log.moderators()?;
+                    let view = hide_from(log, &h, &e.name, record.endorsement_index, &moderators)?;
                     status = EntryStatus::Hidden(view);
                 }
             }
