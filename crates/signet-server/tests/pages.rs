@@ -498,7 +498,7 @@ async fn the_entry_page_carries_everything_its_check_needs() {
     let src = attrs(&html, "src");
     assert_eq!(src.len(), 1);
     assert!(src[0].starts_with("/assets/verify.") && src[0].ends_with(".js"));
-    // No witnesses today: an empty list of required cosigners.
+    // Without a witness policy: no quorum, an empty list of required cosigners.
     assert!(html.contains("<ul class=\"plain\" id=\"cosigners\"></ul>"));
     for field in ["Alice Example", "Example Lab", "Researcher", "endorsement"] {
         assert!(html.contains(field), "{field}");

@@ -96,6 +96,8 @@ pub(crate) struct Ui {
     pub next_page: &'static str,
     pub first_page: &'static str,
     pub hidden_line: &'static str,
+    /// The same line when one signer is hidden.
+    pub hidden_line_one: &'static str,
     pub hidden_link: &'static str,
     pub hidden_mark: &'static str,
     pub registered_in: &'static str,
@@ -154,6 +156,10 @@ pub(crate) struct Ui {
     pub no_cosigners: &'static str,
     /// A group of the witness quorum: `{k}` of its `{n}` members, listed after it.
     pub quorum_rule: &'static str,
+    /// A group that needs all its `{n}` members.
+    pub quorum_all: &'static str,
+    /// A group that needs any one of its `{n}` members.
+    pub quorum_any: &'static str,
     /// Between the items of a list in a sentence.
     pub list_sep: &'static str,
     pub footer_log: &'static str,
@@ -209,6 +215,7 @@ static EN: Ui = Ui {
     next_page: "Next page",
     first_page: "First page",
     hidden_line: "signers are hidden from this list by moderators.",
+    hidden_line_one: "signer is hidden from this list by a moderator.",
     hidden_link: "See every hide and its reason",
     hidden_mark: "hidden",
     registered_in: "Registered in",
@@ -282,6 +289,8 @@ static EN: Ui = Ui {
     cosigners: "Witnesses whose cosignature is required",
     no_cosigners: "none",
     quorum_rule: "{k} of these {n}: ",
+    quorum_all: "all {n} of these: ",
+    quorum_any: "any one of these {n}: ",
     list_sep: ", ",
     footer_log: "This log",
     origin: "Origin",
@@ -318,6 +327,7 @@ static ZH: Ui = Ui {
     next_page: "下一页",
     first_page: "第一页",
     hidden_line: "位签名人被管理员从名单中隐藏。",
+    hidden_line_one: "位签名人被管理员从名单中隐藏。",
     hidden_link: "查看每一次隐藏及其理由",
     hidden_mark: "已隐藏",
     registered_in: "登记于",
@@ -391,6 +401,8 @@ static ZH: Ui = Ui {
     cosigners: "需要其联署的见证者",
     no_cosigners: "无",
     quorum_rule: "以下 {n} 个中的 {k} 个：",
+    quorum_all: "以下 {n} 个全部：",
+    quorum_any: "以下 {n} 个中任一个：",
     list_sep: "、",
     footer_log: "本日志",
     origin: "来源标识",

@@ -339,7 +339,7 @@ pub(crate) struct QuorumView {
 
 impl QuorumView {
     /// The policy's quorum, or `None` when it needs no cosignature.
-    fn of(policy: &signet_core::policy::Policy) -> Option<QuorumView> {
+    pub(crate) fn of(policy: &signet_core::policy::Policy) -> Option<QuorumView> {
         Some(QuorumView {
             quorum: policy.quorum()?,
             groups: policy.groups(),
