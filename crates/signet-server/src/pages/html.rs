@@ -629,6 +629,10 @@ pub(crate) fn error(chrome: &Chrome, log: &LogView, status: u16, message: &str) 
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken invariant"
+)]
 mod tests {
     use super::*;
 
