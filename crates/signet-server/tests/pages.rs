@@ -395,6 +395,47 @@ async fn verified_signers_come_first_across_every_page() {
     assert_eq!(rows, want_rows);
 }
 
+#[tokio::test]
+async fn verified_signers_first_in_a_list_longer_than_one_scan() {
+    // Longer than the stretch of the list a verified listing reads in order (400
+    // signers), so that its verified signers are also found from the claims that held.
+    let r = Registry::new();
+    let total = 450u32;
+    for n in 0..total {
+        let claims = [format!("dns:s{n}.example")];
+        let claims: Vec<&str> = claims.iter().map(String::as_str).collect();
+        r.endorse_claiming(n, &format!("Signer {n}"), &claims, T0 + u64::from(n))
+            .await;
+    }
+    let path = "/letters/pause-giant-ai-experiments";
+    let check = |verified: Vec<u32>| {
+        let mut order = verified.clone();
+        order.extend((0..total).filter(|n| !verified.contains(n)));
+        order
+            .chunks(100)
+            .map(|c| c.iter().map(|n| format!("Signer {n}")).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    // Two verified signers, both past the first 400.
+    for n in [449, 420] {
+        r.verified(n, &format!("dns:s{n}.example"), NOW - 60);
+    }
+    let pages = all_pages(&r, path).await;
+    assert_eq!(pages, check(vec![420, 449]));
+    assert_eq!(pages.len(), 5);
+    // Every fourth verified (113 of them): 100 within the first 400, the rest past it,
+    // over two pages.
+    for n in (0..total).step_by(4) {
+        r.verified(n, &format!("dns:s{n}.example"), NOW - 60);
+    }
+    let mut verified: Vec<u32> = (0..total).step_by(4).collect();
+    verified.extend([449]);
+    verified.sort_unstable();
+    let pages = all_pages(&r, path).await;
+    assert_eq!(pages, check(verified));
+    assert_eq!(pages[1][0], "Signer 400");
+}
+
 fn claim_result(n: u32, claim: &str) -> signet_log::ClaimResult {
     signet_log::ClaimResult {
         key: *support::key(n).verifier().public_key(),
