@@ -103,10 +103,38 @@ pub struct Policy {
     quorum: Option<Node>,
 }
 
+/// A member of a group, or what the quorum names: a witness, by its position in
+/// [`Policy::witnesses`], or a group, by its position in [`Policy::groups`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuorumNode {
+    /// The witness at this position.
+    Witness(usize),
+    /// The group at this position.
+    Group(usize),
+}
+
+/// A group of a policy: met when at least `threshold` of its members are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumGroup {
+    /// How many members must be met (`all` and `any` are resolved to numbers).
+    pub threshold: usize,
+    /// Its members, in the order of the group line.
+    pub members: Vec<QuorumNode>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Node {
     Witness(usize),
     Group(usize),
+}
+
+impl Node {
+    fn public(self) -> QuorumNode {
+        match self {
+            Node::Witness(w) => QuorumNode::Witness(w),
+            Node::Group(g) => QuorumNode::Group(g),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -271,6 +299,23 @@ impl Policy {
                 url: url.clone(),
             })
             .collect()
+    }
+
+    /// The policy's groups, in the order of their lines (a group's members are
+    /// witnesses or groups defined before it).
+    pub fn groups(&self) -> Vec<QuorumGroup> {
+        self.groups
+            .iter()
+            .map(|g| QuorumGroup {
+                threshold: g.threshold,
+                members: g.members.iter().map(|m| m.public()).collect(),
+            })
+            .collect()
+    }
+
+    /// What the `quorum` line names: a witness or a group, or `None` for `quorum none`.
+    pub fn quorum(&self) -> Option<QuorumNode> {
+        self.quorum.map(|n| n.public())
     }
 
     /// True when the policy needs no cosignature (`quorum none`).

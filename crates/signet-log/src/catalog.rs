@@ -726,102 +726,49 @@ impl CatalogReader {
     }
 
     pub(crate) fn signatories(&self, query: &SignatoryQuery) -> Result<SignatoryPage, Error> {
+        self.signatories_by(query, None)
+    }
+
+    /// The listing of [`CatalogReader::signatories`], narrowed (with `Some`) to the
+    /// signers with (`true`) or without (`false`) a verified claim: a claim of their
+    /// shown endorsement whose last check held.
+    ///
+    /// The others are read in list order. The verified ones are too, within the next
+    /// [`VERIFIED_WINDOW`] signers of the list, which is enough where verified signers
+    /// are common; past it, they are found from the claims that held, which is quick
+    /// where they are rare. Either way a page costs a bounded scan, not the whole list.
+    pub(crate) fn signatories_by(
+        &self,
+        query: &SignatoryQuery,
+        verified: Option<bool>,
+    ) -> Result<SignatoryPage, Error> {
         self.with(|conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT s.first_index, s.endorsement_index, s.name, s.affiliation, s.role,
-                        s.identity, s.vkey, s.fingerprint, s.time, s.status,
-                        m.latest_index, m.reason, m.note, m.last_time, d.vkey
-                 FROM signers s
-                 LEFT JOIN moderations m ON m.letter = s.letter AND m.key = s.key AND m.hidden = 1
-                 LEFT JOIN moderators d ON d.key = m.moderator
-                 WHERE s.letter = ?1 AND s.first_index > ?2
-                   AND (?3 IS NULL OR s.status = ?3)
-                   AND (?6 IS NULL OR (m.latest_index IS NOT NULL) = ?6)
-                   AND (?4 IS NULL OR instr(s.search, ?4) > 0)
-                 ORDER BY s.first_index LIMIT ?5",
-            )?;
-            let (status, hidden) = match query.status {
-                StatusFilter::Active => (Some(ACTIVE), Some(false)),
-                StatusFilter::Withdrawn => (Some(WITHDRAWN), Some(false)),
-                StatusFilter::Hidden => (None, Some(true)),
-                StatusFilter::All => (None, None),
-            };
-            let q = query.q.as_deref().filter(|q| !q.is_empty()).map(skeleton);
             let after = query.after.map_or(-1, |a| a.min(i64::MAX as u64) as i64);
-            let limit = i64::from(query.limit) + 1;
-            let rows = st.query_map(
-                params![&query.letter.0.0[..], after, status, q, limit, hidden],
-                |r| {
-                    let hide = match r.get::<_, Option<i64>>(10)? {
-                        None => None,
-                        Some(index) => Some((
-                            index,
-                            r.get::<_, String>(11)?,
-                            r.get::<_, Option<String>>(12)?,
-                            r.get::<_, i64>(13)?,
-                            r.get::<_, Option<String>>(14)?,
-                        )),
-                    };
-                    Ok((
-                        (
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                            r.get::<_, Option<String>>(4)?,
-                            r.get::<_, String>(5)?,
-                            r.get::<_, String>(6)?,
-                            r.get::<_, String>(7)?,
-                            r.get::<_, i64>(8)?,
-                            r.get::<_, i64>(9)?,
-                        ),
-                        hide,
-                    ))
-                },
-            )?;
-            let mut items = Vec::new();
-            for row in rows {
-                let (
-                    (first, idx, name, affiliation, role, identity, key, fingerprint, time, status),
-                    hide,
-                ) = row?;
-                let hidden = hide
-                    .map(|(index, reason, note, time, moderator)| {
-                        Ok::<_, Error>(HiddenBy {
-                            index: index as u64,
-                            reason,
-                            note,
-                            time: Timestamp::from_unix(time as u64).map_err(|e| {
-                                damaged(format!(
-                                    "a moderation's time {time} is not a timestamp: {e}"
-                                ))
-                            })?,
-                            moderator: moderator.ok_or_else(|| {
-                                damaged("a hide names a moderator the catalog does not hold")
-                            })?,
-                        })
-                    })
-                    .transpose()?;
-                items.push(Signatory {
-                    index: idx as u64,
-                    first_index: first as u64,
-                    name,
-                    affiliation,
-                    role,
-                    identity: identity
-                        .split('\n')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                    key,
-                    fingerprint,
-                    time: Timestamp::from_unix(time as u64).map_err(|e| {
-                        damaged(format!("a signatory's time {time} is not a timestamp: {e}"))
-                    })?,
-                    active: status == ACTIVE,
-                    hidden,
-                });
-            }
+            let fetch = i64::from(query.limit) + 1;
+            let mut items = if verified == Some(true) {
+                let end: Option<i64> = conn
+                    .prepare_cached(
+                        "SELECT first_index FROM signers WHERE letter = ?1 AND first_index > ?2
+                         ORDER BY first_index LIMIT 1 OFFSET ?3",
+                    )?
+                    .query_row(
+                        params![&query.letter.0.0[..], after, VERIFIED_WINDOW - 1],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let mut items = signatory_rows(conn, query, verified, false, after, end, fetch)?;
+                if let Some(end) = end
+                    && (items.len() as i64) < fetch
+                {
+                    let more = fetch - items.len() as i64;
+                    items.extend(signatory_rows(
+                        conn, query, verified, true, end, None, more,
+                    )?);
+                }
+                items
+            } else {
+                signatory_rows(conn, query, verified, false, after, None, fetch)?
+            };
             let next = if items.len() > query.limit as usize {
                 items.truncate(query.limit as usize);
                 items.last().map(|s| s.first_index)
@@ -831,6 +778,138 @@ impl CatalogReader {
             Ok(SignatoryPage { items, next })
         })
     }
+}
+
+/// How many signers of the list a verified-only listing reads in list order before it
+/// looks the rest up from the claims that held.
+const VERIFIED_WINDOW: i64 = 400;
+
+/// At most `fetch` signatories after `after` (and up to `upto`, a range bound of the
+/// list's index, so that the scan stops there), in list order, read
+/// from the claims that held when `from_claims` (see
+/// [`CatalogReader::signatories_by`]).
+fn signatory_rows(
+    conn: &Connection,
+    query: &SignatoryQuery,
+    verified: Option<bool>,
+    from_claims: bool,
+    after: i64,
+    upto: Option<i64>,
+    fetch: i64,
+) -> Result<Vec<Signatory>, Error> {
+    // From the claims that held (by the signers' primary key), or in list
+    // order (by `signers_order`), each signer's claims looked up by key.
+    let signers = if from_claims {
+        "(SELECT DISTINCT key FROM claim_results WHERE held = 1) v
+         CROSS JOIN signers s ON s.letter = ?1 AND s.key = v.key"
+    } else {
+        "signers s"
+    };
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT s.first_index, s.endorsement_index, s.name, s.affiliation, s.role,
+                s.identity, s.vkey, s.fingerprint, s.time, s.status,
+                m.latest_index, m.reason, m.note, m.last_time, d.vkey
+         FROM {signers}
+         LEFT JOIN moderations m ON m.letter = s.letter AND m.key = s.key AND m.hidden = 1
+         LEFT JOIN moderators d ON d.key = m.moderator
+         WHERE s.letter = ?1 AND s.first_index > ?2 AND s.first_index <= ?8
+           AND (?3 IS NULL OR s.status = ?3)
+           AND (?6 IS NULL OR (m.latest_index IS NOT NULL) = ?6)
+           AND (?4 IS NULL OR instr(s.search, ?4) > 0)
+           AND (?7 IS NULL OR EXISTS (
+                SELECT 1 FROM claim_results c WHERE c.key = s.key AND c.held = 1
+                AND instr(char(10) || s.identity || char(10),
+                          char(10) || c.claim || char(10)) > 0) = ?7)
+         ORDER BY s.first_index LIMIT ?5"
+    ))?;
+    let (status, hidden) = match query.status {
+        StatusFilter::Active => (Some(ACTIVE), Some(false)),
+        StatusFilter::Withdrawn => (Some(WITHDRAWN), Some(false)),
+        StatusFilter::Hidden => (None, Some(true)),
+        StatusFilter::All => (None, None),
+    };
+    let q = query.q.as_deref().filter(|q| !q.is_empty()).map(skeleton);
+    let rows = st.query_map(
+        params![
+            &query.letter.0.0[..],
+            after,
+            status,
+            q,
+            fetch,
+            hidden,
+            verified,
+            upto.unwrap_or(i64::MAX)
+        ],
+        |r| {
+            let hide = match r.get::<_, Option<i64>>(10)? {
+                None => None,
+                Some(index) => Some((
+                    index,
+                    r.get::<_, String>(11)?,
+                    r.get::<_, Option<String>>(12)?,
+                    r.get::<_, i64>(13)?,
+                    r.get::<_, Option<String>>(14)?,
+                )),
+            };
+            Ok((
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, i64>(9)?,
+                ),
+                hide,
+            ))
+        },
+    )?;
+    let mut items = Vec::new();
+    for row in rows {
+        let ((first, idx, name, affiliation, role, identity, key, fingerprint, time, status), hide) =
+            row?;
+        let hidden = hide
+            .map(|(index, reason, note, time, moderator)| {
+                Ok::<_, Error>(HiddenBy {
+                    index: index as u64,
+                    reason,
+                    note,
+                    time: Timestamp::from_unix(time as u64).map_err(|e| {
+                        damaged(format!(
+                            "a moderation's time {time} is not a timestamp: {e}"
+                        ))
+                    })?,
+                    moderator: moderator.ok_or_else(|| {
+                        damaged("a hide names a moderator the catalog does not hold")
+                    })?,
+                })
+            })
+            .transpose()?;
+        items.push(Signatory {
+            index: idx as u64,
+            first_index: first as u64,
+            name,
+            affiliation,
+            role,
+            identity: identity
+                .split('\n')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            key,
+            fingerprint,
+            time: Timestamp::from_unix(time as u64).map_err(|e| {
+                damaged(format!("a signatory's time {time} is not a timestamp: {e}"))
+            })?,
+            active: status == ACTIVE,
+            hidden,
+        });
+    }
+    Ok(items)
 }
 
 /// The last check of one identity claim of one signer (docs/protocol.md, *Identity
@@ -906,22 +985,14 @@ impl CatalogReader {
     /// (signer, claim), with the time of its last check.
     pub(crate) fn shown_claims(&self) -> Result<Vec<ShownClaim>, Error> {
         self.with(|conn| {
-            let mut checked = std::collections::HashMap::new();
-            let mut st = conn.prepare_cached("SELECT key, claim, checked FROM claim_results")?;
-            for row in st.query_map([], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })? {
-                let (key, claim, at) = row?;
-                checked.insert((key, claim), at.max(0) as u64);
-            }
             let mut st = conn.prepare_cached(
                 "SELECT DISTINCT key, identity FROM signers WHERE status = ?1 AND identity != ''
                  AND NOT EXISTS (SELECT 1 FROM moderations m WHERE m.letter = signers.letter
                                  AND m.key = signers.key AND m.hidden != 0)",
+            )?;
+            // Each claim's last check, by the claim results' primary key.
+            let mut checked = conn.prepare_cached(
+                "SELECT checked FROM claim_results WHERE key = ?1 AND claim = ?2",
             )?;
             let mut seen = std::collections::HashSet::new();
             let mut out = Vec::new();
@@ -934,10 +1005,13 @@ impl CatalogReader {
                 };
                 for claim in identity.split('\n').filter(|c| !c.is_empty()) {
                     if seen.insert((key32, claim.to_owned())) {
+                        let at = checked
+                            .query_row(params![&key[..], claim], |r| r.get::<_, i64>(0))
+                            .optional()?;
                         out.push(ShownClaim {
                             key: key32,
                             claim: claim.to_owned(),
-                            checked: checked.get(&(key.clone(), claim.to_owned())).copied(),
+                            checked: at.map(|a| a.max(0) as u64),
                         });
                     }
                 }
@@ -993,6 +1067,49 @@ impl ClaimWriter {
     }
 }
 impl CatalogReader {
+    /// The hide in effect on a signer of a letter, if a moderator hides it now, found by
+    /// (letter, signer key) as the listings show it (for the reader's pages).
+    pub(crate) fn hidden_by(
+        &self,
+        letter: &LetterId,
+        key: &[u8; 32],
+    ) -> Result<Option<HiddenBy>, Error> {
+        self.with(|conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT m.latest_index, m.reason, m.note, m.last_time, d.vkey
+                 FROM moderations m LEFT JOIN moderators d ON d.key = m.moderator
+                 WHERE m.letter = ?1 AND m.key = ?2 AND m.hidden = 1",
+            )?;
+            let row = st
+                .query_row(params![&letter.0.0[..], &key[..]], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                })
+                .optional()?;
+            row.map(|(index, reason, note, time, moderator)| {
+                Ok(HiddenBy {
+                    index: index as u64,
+                    reason,
+                    note,
+                    time: Timestamp::from_unix(time as u64).map_err(|e| {
+                        damaged(format!(
+                            "a moderation's time {time} is not a timestamp: {e}"
+                        ))
+                    })?,
+                    moderator: moderator.ok_or_else(|| {
+                        damaged("a hide names a moderator the catalog does not hold")
+                    })?,
+                })
+            })
+            .transpose()
+        })
+    }
+
     /// A signer's record for a letter, read like the listings (for the reader's pages).
     pub(crate) fn signer(
         &self,

@@ -226,6 +226,11 @@ impl Log {
             .unwrap_or_default()
     }
 
+    /// The witness policy the log's checkpoints are cosigned under (none without one).
+    pub fn witness_policy(&self) -> Option<&signet_core::policy::Policy> {
+        self.cosigners.as_ref().and_then(|c| c.policy())
+    }
+
     /// The witness client's metrics, in the Prometheus text format (nothing without a
     /// witness policy).
     pub fn render_witness_metrics(&self, out: &mut String) {
@@ -393,6 +398,27 @@ impl Log {
     /// A page of a letter's signatories.
     pub fn signatories(&self, query: &SignatoryQuery) -> Result<SignatoryPage, Error> {
         self.catalog.signatories(query)
+    }
+
+    /// A page of the signatory list (as [`Log::signatories`]) of only the signers with
+    /// (`true`) or without (`false`) a verified identity claim: a claim of their shown
+    /// endorsement whose last check held. The reader's pages list the first group
+    /// before the second.
+    pub fn signatories_verified(
+        &self,
+        query: &SignatoryQuery,
+        verified: bool,
+    ) -> Result<SignatoryPage, Error> {
+        self.catalog.signatories_by(query, Some(verified))
+    }
+
+    /// The hide in effect on a signer (by 32-byte key) of a letter, if it is hidden now.
+    pub fn hidden_by(
+        &self,
+        letter: &signet_core::LetterId,
+        key: &[u8; 32],
+    ) -> Result<Option<crate::HiddenBy>, Error> {
+        self.catalog.hidden_by(letter, key)
     }
 
     /// The last check of each identity claim of a signer (by 32-byte key).

@@ -14,6 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use signet_core::note::NoteSignature;
+use signet_core::policy::Policy;
 use signet_core::{Hash, SignedCheckpoint, VerifierKey};
 
 use crate::Error;
@@ -35,6 +36,12 @@ pub trait Cosigners: Send + Sync + fmt::Debug {
 
     /// The witnesses, by their names in the policy, with their cosigner keys.
     fn witnesses(&self) -> Vec<(String, VerifierKey)>;
+
+    /// The witness policy whose quorum the published checkpoints aim for, so that
+    /// readers can check it (the reader's pages do); `None` when there is none to show.
+    fn policy(&self) -> Option<&Policy> {
+        None
+    }
 
     /// Metrics in the Prometheus text format, appended to the log's.
     fn render_metrics(&self, out: &mut String);

@@ -246,6 +246,61 @@ export async function verifyInclusion(index, size, leaf, proof, root) {
   return sn === 0n && equal(r, root);
 }
 
+// ---- witness cosignatures (C2SP tlog-cosignature, tlog-policy) ----
+
+const MAX_TIMESTAMP = 2n ** 63n - 1n;
+
+/** Whether the signed checkpoint `signed` (from parseNote) carries a valid
+ * cosignature/v1 by the witness `w` ({ name, vkey }): any of its signature lines with
+ * the witness's key name and key ID whose signature verifies, as the Rust verifier
+ * counts them. */
+export async function cosignedBy(w, signed) {
+  const key = await parseVerifierKey(w.vkey, 4);
+  for (const s of signed.signatures) {
+    if (s.name !== key.name || s.sig.length !== 76 || !equal(s.sig.subarray(0, 4), key.id)) continue;
+    let t = 0n;
+    for (const b of s.sig.subarray(4, 12)) t = (t << 8n) | BigInt(b);
+    if (t > MAX_TIMESTAMP) continue;
+    const message = concat(enc.encode(`cosignature/v1\ntime ${t}\n`), enc.encode(signed.text));
+    try {
+      await verifyEd25519(key.key, message, s.sig.subarray(12));
+      return true;
+    } catch (e) {
+      // A cosignature that does not verify counts for nothing; another line may.
+    }
+  }
+  return false;
+}
+
+/** A group list as the page writes it: `<threshold>:<member> <member>…` per group,
+ * joined by `;`, each member `w<position>` (a witness) or `g<position>` (an earlier
+ * group). */
+export function parseGroups(attr) {
+  if (attr === "") return [];
+  return attr.split(";").map((g) => {
+    const m = /^([1-9][0-9]*):(\S+(?: \S+)*)$/.exec(g);
+    if (!m) throw new Error(`not a quorum group: ${g}`);
+    return { threshold: Number(m[1]), members: m[2].split(" ") };
+  });
+}
+
+/** Whether the quorum is met, decided as the Rust verifier decides it: `spec` is
+ * `{ quorum, groups }` (members and quorum as in parseGroups), `cosigned` holds one
+ * boolean per witness, in the policy's order. A group is met when at least its
+ * threshold of members are; groups are decided in the order of their lines, since a
+ * group's members are witnesses or earlier groups. */
+export function quorumMet(spec, cosigned) {
+  const groupsMet = [];
+  const met = (node) => {
+    const m = /^([wg])(0|[1-9][0-9]*)$/.exec(node);
+    if (!m) throw new Error(`not a quorum member: ${node}`);
+    const i = Number(m[2]);
+    return m[1] === "w" ? cosigned[i] === true : groupsMet[i] === true;
+  };
+  for (const g of spec.groups) groupsMet.push(g.members.filter(met).length >= g.threshold);
+  return met(spec.quorum);
+}
+
 // ---- the entry's checks ----
 
 function fail(step, message) {
@@ -271,7 +326,8 @@ function field(text, name) {
  * Checks an entry. `input` holds strings as the page shows them: `note` (the entry),
  * `letter` (the letter's text), `proof` (the tlog-proof lines before the checkpoint),
  * `checkpoint` (the signed checkpoint), `index`, `logKey` (the log's verifier key) and
- * `cosigners` (the verifier keys of the witnesses whose cosignatures are required).
+ * `quorum`: null when no cosignature is required, else `{ witnesses: [{ name, vkey }],
+ * spec: { quorum, groups } (see quorumMet), words }`, `words` saying the quorum.
  * Returns the list of what it checked, in words; throws a VerifyError on the first
  * check that fails.
  */
@@ -345,18 +401,26 @@ export async function verifyEntry(input) {
     return cp;
   });
   await step("cosignatures", async () => {
-    for (const c of input.cosigners) {
-      const w = await parseVerifierKey(c, 4);
-      const sig = signed.signatures.find((s) => s.name === w.name && s.sig.length === 76 && equal(s.sig.subarray(0, 4), w.id));
-      if (!sig) fail("cosignatures", `the checkpoint has no cosignature by the witness ${w.name}`);
-      const time = sig.sig.subarray(4, 12);
-      let t = 0n;
-      for (const b of time) t = (t << 8n) | BigInt(b);
-      const message = concat(enc.encode(`cosignature/v1\ntime ${t}\n`), enc.encode(signed.text));
-      await verifyEd25519(w.key, message, sig.sig.subarray(12));
-      done.push(`The witness ${w.name} cosigned the checkpoint.`);
+    if (input.quorum === null || input.quorum === undefined) {
+      done.push("The log requires no witnesses to cosign its checkpoints, so no cosignature is checked.");
+      return;
     }
-    if (input.cosigners.length === 0) done.push("The log names no witnesses, so no cosignature is required.");
+    const { witnesses, spec } = input.quorum;
+    const cosigned = [];
+    for (const w of witnesses) {
+      cosigned.push(await cosignedBy(w, signed));
+    }
+    const names = (want) => witnesses.filter((_, i) => cosigned[i] === want).map((w) => w.name);
+    const yes = names(true);
+    const no = names(false);
+    const said = yes.length === 0
+      ? "No witness of the policy cosigned the checkpoint"
+      : `The checkpoint is cosigned by ${yes.join(", ")}`;
+    const lacking = no.length === 0 ? "" : ` (no valid cosignature by ${no.join(", ")})`;
+    if (!quorumMet(spec, cosigned)) {
+      fail("cosignatures", `the witness quorum is not met: ${said.charAt(0).toLowerCase()}${said.slice(1)}${lacking}; the policy requires ${input.quorum.words}`);
+    }
+    done.push(`${said}${lacking}: the witness policy's quorum (${input.quorum.words}) is met.`);
   });
   return done;
 }
@@ -366,6 +430,17 @@ export async function verifyEntry(input) {
 function text(id) {
   const el = document.getElementById(id);
   return el === null ? null : el.textContent;
+}
+
+/** The witness quorum the page states, or null when it requires none. */
+function pageQuorum() {
+  const list = document.getElementById("cosigners");
+  if (list === null || list.dataset.quorum === undefined) return null;
+  return {
+    witnesses: Array.from(list.querySelectorAll("[data-cosigner]"), (e) => ({ name: e.dataset.name, vkey: e.dataset.cosigner })),
+    spec: { quorum: list.dataset.quorum, groups: parseGroups(list.dataset.groups ?? "") },
+    words: list.dataset.words ?? list.dataset.quorum,
+  };
 }
 
 async function run() {
@@ -382,7 +457,7 @@ async function run() {
       checkpoint: text("checkpoint"),
       index: out.dataset.index,
       logKey: out.dataset.logKey,
-      cosigners: Array.from(document.querySelectorAll("#cosigners [data-cosigner]"), (e) => e.dataset.cosigner),
+      quorum: pageQuorum(),
     });
     for (const c of checks) {
       const li = document.createElement("li");

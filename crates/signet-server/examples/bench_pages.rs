@@ -6,7 +6,9 @@
 //! - with Debian's `chromium` and `chromedriver` present, the entry page's check in
 //!   headless Chromium, as the page itself measures it (`data-millis`), p50 over 10 loads.
 //!
-//! `cargo run --release -p signet-server --example bench_pages -- [SIGNERS]`
+//! `cargo run --release -p signet-server --example bench_pages -- [SIGNERS [VERIFIED]]`,
+//! VERIFIED making every VERIFIED-th signer's identity claim verified (default 0: none),
+//! to measure the list's verified-first order.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -39,6 +41,14 @@ async fn main() -> anyhow::Result<()> {
         .transpose()
         .context("SIGNERS is a number")?
         .unwrap_or(30_000);
+    // Every VERIFIED-th signer makes an identity claim that held at its check (0: none).
+    let every: u32 = std::env::args()
+        .nth(2)
+        .map(|s| s.parse())
+        .transpose()
+        .context("VERIFIED is a number")?
+        .unwrap_or(0);
+    let verified = |n: u32| every > 0 && n.is_multiple_of(every);
     let letters = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry-data/letters");
     let letter = Letter::from_bytes(&std::fs::read(letters.join(format!("{SLUG}.txt")))?)?;
     let dir = tempfile::tempdir()?;
@@ -65,7 +75,13 @@ async fn main() -> anyhow::Result<()> {
                 name: format!("Signer Number {n}"),
                 affiliation: Some("University of Somewhere, Department of Things".into()),
                 role: (n % 3 == 0).then(|| "Professor".into()),
-                identity: vec![],
+                identity: if verified(n) {
+                    vec![signet_core::entry::IdentityClaim::parse(&format!(
+                        "dns:s{n}.example"
+                    ))?]
+                } else {
+                    vec![]
+                },
                 time: Timestamp::from_unix(t0 + u64::from(n))?,
                 key: key.verifier(),
             })
@@ -76,6 +92,23 @@ async fn main() -> anyhow::Result<()> {
         for t in tasks {
             t.await??;
         }
+    }
+    for n in (0..signers).filter(|n| verified(*n)) {
+        let mut seed = [3u8; 32];
+        seed[..4].copy_from_slice(&n.to_le_bytes());
+        let key = SigningKey::from_seed(
+            KeyName::parse(&format!("signer-{n}"))?,
+            SignatureType::Ed25519,
+            &seed,
+        );
+        log.record_claim(&signet_log::ClaimResult {
+            key: *key.verifier().public_key(),
+            claim: format!("dns:s{n}.example"),
+            held: true,
+            checked: Timestamp::from_unix(t0)?,
+            evidence: Some(format!("sha256:{}", "00".repeat(32))),
+            reason: None,
+        })?;
     }
     eprintln!(
         "bench_pages: {signers} endorsements logged in {:.1} s",
@@ -113,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
         .context("the entry page has its script")?
         .to_owned();
     let script_weight = get(script).await?.len();
-    println!("signers: {signers}");
+    println!("signers: {signers}, verified: every {every}th (0: none)");
     println!(
         "letter page, first 100 rows, server render: p50 {:.2} ms, p90 {:.2} ms",
         p(&times, 0.5),

@@ -216,6 +216,10 @@ impl Cosigners for WitnessClient {
             .collect()
     }
 
+    fn policy(&self) -> Option<&Policy> {
+        Some(&self.policy)
+    }
+
     fn render_metrics(&self, out: &mut String) {
         let _ = writeln!(
             out,

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use signet_testkit::server::{Response, TestServer};
-use support::{Registry, T0};
+use support::{NOW, Registry, T0};
 
 /// How long any one wait in the browser may take.
 const WAIT: Duration = Duration::from_secs(20);
@@ -534,6 +534,26 @@ const [src, vectors, goMod, example, done] = arguments;
 })().catch((e) => done([{ what: "the runner", want: null, got: String(e) }]));
 "#;
 
+/// The witness-quorum vectors, run in the page by the verifier module itself: which
+/// witnesses cosigned (every line checked), then whether the quorum is met.
+const RUN_QUORUMS: &str = r#"
+const [src, cases, done] = arguments;
+(async () => {
+  const v = await import(src);
+  const out = [];
+  for (const c of cases) {
+    const signed = v.parseNote(c.checkpoint);
+    const cosigned = [];
+    for (const w of c.witnesses) cosigned.push(await v.cosignedBy(w, signed));
+    const got = c.spec === null
+      ? true
+      : v.quorumMet({ quorum: c.spec.quorum, groups: v.parseGroups(c.spec.groups) }, cosigned);
+    out.push({ what: c.comment, want: c.met, got, cosigned });
+  }
+  done(out);
+})().catch((e) => done([{ what: "the quorum runner", want: null, got: String(e) }]));
+"#;
+
 fn testdata(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
 }
@@ -572,7 +592,30 @@ async fn the_shared_vectors_pass_in_the_browser() {
         )
         .await
         .unwrap();
-    let results = results.as_array().unwrap();
+    let mut results = results.as_array().unwrap().clone();
+    // The witness quorums: each vector's checkpoint, signed and cosigned in Rust, is
+    // checked by the page's own cosignature and quorum code.
+    let quorums: Vec<Value> = support::quorum_vectors()
+        .iter()
+        .map(|case| {
+            let c = support::quorum_case(case);
+            json!({
+                "comment": case["comment"],
+                "witnesses": c.witnesses.iter().map(|(name, vkey)| json!({"name": name, "vkey": vkey})).collect::<Vec<_>>(),
+                "checkpoint": String::from_utf8(c.checkpoint.to_bytes()).unwrap(),
+                "spec": case["spec"],
+                "met": case["met"],
+            })
+        })
+        .collect();
+    let quorum_results = b
+        .c()
+        .execute_async(RUN_QUORUMS, vec![json!(src), json!(quorums)])
+        .await
+        .unwrap();
+    let quorum_results = quorum_results.as_array().unwrap();
+    assert_eq!(quorum_results.len(), quorums.len(), "{quorum_results:?}");
+    results.extend(quorum_results.iter().cloned());
     let want = vectors["ed25519"].as_array().unwrap().len()
         + vectors["points"].as_array().unwrap().len()
         + vectors["letters"].as_array().unwrap().len();
@@ -616,7 +659,7 @@ axe.run(document, { resultTypes: ["violations"] })
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_serious_accessibility_violation_and_screenshots_at_two_widths() {
-    let (r, alice) = registry().await;
+    let Readers { r, alice, fake, .. } = readers_registry().await;
     let url = serve(&r).await;
     let axe = axe_source();
     let b = Browser::start(true).await;
@@ -629,6 +672,7 @@ async fn no_serious_accessibility_violation_and_screenshots_at_two_widths() {
             "/letters/pause-giant-ai-experiments?lang=zh".to_owned(),
         ),
         ("entry", format!("/entries/{alice}")),
+        ("entry-hidden", format!("/entries/{fake}")),
         (
             "hidden",
             "/letters/pause-giant-ai-experiments/hidden".to_owned(),
@@ -675,7 +719,8 @@ async fn no_serious_accessibility_violation_and_screenshots_at_two_widths() {
             // The top of the page, then its main parts scrolled into view.
             for (part, css) in [
                 ("top", "body"),
-                ("list", "#signers, #fields, #no-hides"),
+                ("list", "#signers, #status, #hide-list, #no-hides"),
+                ("fields", "#fields"),
                 ("footer", "footer"),
             ] {
                 let script = "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView(); return e !== null;";
@@ -689,5 +734,391 @@ async fn no_serious_accessibility_violation_and_screenshots_at_two_widths() {
             }
         }
     }
+    b.close().await;
+}
+
+/// A `signet-witness` process on a port of its own, for the policy of one log.
+struct Witness {
+    child: Child,
+    url: String,
+    vkey: String,
+    _data: tempfile::TempDir,
+}
+
+impl Witness {
+    fn start(name: &str, log_vkey: &str) -> Witness {
+        use std::io::BufRead as _;
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(signet_testkit::harness::witness_bin())
+            .arg("--data")
+            .arg(data.path())
+            .args(["--name", name, "--log", log_vkey, "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start signet-witness");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("signet-witness says where it listens");
+        let vkey = std::fs::read_to_string(data.path().join("witness.vkey"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        Witness {
+            child,
+            url,
+            vkey,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        // The witness this test started, by its own handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A registry whose checkpoints two real witnesses cosign, under a policy that needs
+/// both (`group both all alpha beta`); returns it, the witnesses, and an endorsement.
+async fn witnessed_registry() -> (Registry, [Witness; 2], u64) {
+    // The log's key exists once the log has opened; the witnesses need it.
+    let dir = tempfile::tempdir().unwrap();
+    let log_vkey = {
+        let r = Registry::open(dir);
+        let vkey = r.log.verifier().to_string();
+        r.log.close();
+        let Registry { dir, log, app } = r;
+        drop(app);
+        drop(log);
+        (dir, vkey)
+    };
+    let (dir, log_vkey) = log_vkey;
+    let alpha = Witness::start("alpha.witness.test", &log_vkey);
+    let beta = Witness::start("beta.witness.test", &log_vkey);
+    let policy = format!(
+        "log {log_vkey}\nwitness alpha {} {}\nwitness beta {} {}\ngroup both all alpha beta\nquorum both\n",
+        alpha.vkey, alpha.url, beta.vkey, beta.url
+    );
+    let client = signet_server::witnesses::WitnessClient::from_policy(
+        policy.as_bytes(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let r = Registry::open_with(dir, |c| c.cosigners = Some(std::sync::Arc::new(client)));
+    r.endorse(1, "张三", Some("清华大学"), None, T0).await;
+    let alice = r
+        .endorse(2, "Alice Example", Some("Example Lab"), None, T0 + 1)
+        .await;
+    r.endorse(3, "Фёдор Достоевский", None, None, T0 + 2).await;
+    (r, [alpha, beta], alice)
+}
+
+/// Removes the checkpoint's cosignature line by the beta witness.
+fn without_beta(html: String) -> String {
+    let start = html.find("id=\"checkpoint\"").unwrap();
+    let line = start + html[start..].find("\u{2014} beta.witness.test ").unwrap();
+    let end = line + html[line..].find('\n').unwrap() + 1;
+    format!("{}{}", &html[..line], &html[end..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_witness_quorum_is_checked_in_the_browser() {
+    let (r, _witnesses, alice) = witnessed_registry().await;
+    let url = serve(&r).await;
+    let path = format!("/entries/{alice}");
+    let page = r.get(&path).await.text();
+    assert!(
+        page.contains("data-quorum=\"g0\" data-groups=\"2:w0 w1\""),
+        "{page}"
+    );
+    let b = Browser::start(true).await;
+
+    // Both witnesses cosigned the checkpoint the page shows: valid, and said in words.
+    let (state, step, said) = b.verify(&format!("{url}{path}")).await;
+    assert_eq!((state.as_str(), step.as_str()), ("valid", ""), "{said}");
+    assert!(
+        said.contains("cosigned by alpha, beta")
+            && said.contains("quorum (all 2 of these: alpha, beta) is met"),
+        "{said}"
+    );
+    assert!(
+        b.text("p.cosigners")
+            .await
+            .contains("all 2 of these: alpha, beta")
+    );
+    // What the reader sees of the witnesses, at both widths.
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/page-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    for width in [390u32, 1280] {
+        b.c().set_window_size(width, 900).await.unwrap();
+        b.c()
+            .execute(
+                "document.querySelector('p.cosigners').scrollIntoView();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let png = b.c().screenshot().await.unwrap();
+        std::fs::write(shots.join(format!("entry-witnessed-{width}.png")), png).unwrap();
+    }
+    // Every entry of the log, each with the same cosigned checkpoint.
+    for index in 0..r.log.head().size {
+        let (state, _, said) = b.verify(&format!("{url}/entries/{index}")).await;
+        assert_eq!(state, "valid", "entry {index}: {said}");
+    }
+
+    // A required cosignature missing, or altered by one byte: invalid at that step,
+    // naming the witness that did cosign and the one that did not.
+    let cases: [(&str, Alter); 2] = [
+        ("missing", without_beta),
+        ("altered", |h| {
+            alter_in(&h, "checkpoint", "\u{2014} beta.witness.test ", 60)
+        }),
+    ];
+    for (what, alter) in cases {
+        let proxy = proxy(&url, &path, alter);
+        let (state, step, said) = b.verify(&format!("{}{path}", proxy.url())).await;
+        assert_eq!(
+            (state.as_str(), step.as_str()),
+            ("invalid", "cosignatures"),
+            "{what}: {said}"
+        );
+        assert!(
+            said.contains("cosigned by alpha") && said.contains("no valid cosignature by beta"),
+            "{what}: {said}"
+        );
+    }
+    b.close().await;
+}
+
+/// What a registry with badges, a hide and a withdrawal holds.
+struct Readers {
+    r: Registry,
+    moderator: signet_core::SigningKey,
+    /// Alice's endorsement: two verified claims.
+    alice: u64,
+    /// A look-alike of a real signer, hidden as an impersonation.
+    fake: u64,
+    /// The moderation that hides it.
+    hide: u64,
+    /// An endorsement its signer withdrew, and the withdrawal.
+    withdrawn: u64,
+    withdrawal: u64,
+}
+
+/// A registry as readers meet it: signers in three scripts, two with verified claims
+/// (one far down the list, with a long name, affiliation and claim), one hidden by an
+/// appointed moderator, one withdrawn.
+async fn readers_registry() -> Readers {
+    let moderator = signet_core::SigningKey::from_seed(
+        signet_core::KeyName::parse("moderator-a").unwrap(),
+        signet_core::keys::SignatureType::Ed25519,
+        &[42; 32],
+    );
+    let appointed = moderator.verifier();
+    let r = Registry::open_with(tempfile::tempdir().unwrap(), |c| {
+        c.moderators = vec![appointed];
+    });
+    r.endorse(1, "张三", Some("清华大学"), Some("教授"), T0)
+        .await;
+    let alice = r
+        .endorse_claiming(
+            2,
+            "Alice Example",
+            &["dns:alice.example", "github:alice-example"],
+            T0 + 1,
+        )
+        .await;
+    r.verified(2, "dns:alice.example", NOW - 600);
+    r.verified(2, "github:alice-example", NOW - 300);
+    r.endorse(
+        3,
+        "Фёдор Достоевский",
+        Some("Санкт-Петербург"),
+        None,
+        T0 + 2,
+    )
+    .await;
+    let real = r.endorse(4, "Sam Altman", None, None, T0 + 3).await;
+    let fake = r.endorse(5, "\u{0405}am Altman", None, None, T0 + 4).await;
+    let withdrawn = r.endorse(6, "Withdrawn Signer", None, None, T0 + 5).await;
+    let withdrawal = r.withdraw(6, T0 + 6).await;
+    for n in 7..12u32 {
+        r.endorse(
+            n,
+            &format!("Signer {n}"),
+            Some("Example Lab"),
+            None,
+            T0 + u64::from(n),
+        )
+        .await;
+    }
+    let long_claim = "https://www.example-university.edu/people/faculty/maximiliane-hohenzollern";
+    r.endorse_claiming(
+        12,
+        "Maximiliane Alexandra von Hohenzollern-Sigmaringen",
+        &[long_claim],
+        T0 + 12,
+    )
+    .await;
+    r.verified(12, long_claim, NOW - 60);
+    let hide = r
+        .hide(
+            &moderator,
+            fake,
+            signet_core::entry::ModerationReason::Impersonation,
+            Some("not the real Sam Altman"),
+            T0 + 20,
+        )
+        .await;
+    assert!(real < fake);
+    Readers {
+        r,
+        moderator,
+        alice,
+        fake,
+        hide,
+        withdrawn,
+        withdrawal,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawn_hidden_and_verified_signers_as_readers_see_them() {
+    let s = readers_registry().await;
+    let url = serve(&s.r).await;
+    let letter = format!("{url}/letters/pause-giant-ai-experiments");
+    let b = Browser::start(true).await;
+    let c = b.c();
+
+    // The letter page: verified signers first, each with a badge per verified claim
+    // (kind and value); the hidden and the withdrawn signers are not listed, and the
+    // counts say how many there are.
+    c.goto(&letter).await.unwrap();
+    let names = c
+        .find_all(Locator::Css("#signer-list > li .name"))
+        .await
+        .unwrap();
+    let mut listed = Vec::new();
+    for n in names {
+        listed.push(n.text().await.unwrap());
+    }
+    assert_eq!(
+        listed[..3],
+        [
+            "Alice Example",
+            "Maximiliane Alexandra von Hohenzollern-Sigmaringen",
+            "张三"
+        ],
+        "{listed:?}"
+    );
+    assert_eq!(listed.len(), 10, "{listed:?}");
+    assert!(listed.contains(&"Sam Altman".to_owned()));
+    assert!(
+        !listed
+            .iter()
+            .any(|n| n.contains("\u{0405}am") || n.contains("Withdrawn"))
+    );
+    let first = b.text("#signer-list > li:first-child").await;
+    assert!(
+        first.contains("dns alice.example") && first.contains("github alice-example"),
+        "{first}"
+    );
+    let badges = c
+        .find_all(Locator::Css("#signer-list .badge"))
+        .await
+        .unwrap();
+    assert_eq!(badges.len(), 3);
+    assert_eq!(b.text("#count-signers").await, "10");
+    assert_eq!(b.text("#count-withdrawn").await, "1");
+    assert_eq!(b.text("#count-hidden").await, "1");
+    assert!(
+        b.text("p.hidden-line")
+            .await
+            .starts_with("1 signer is hidden from this list by a moderator.")
+    );
+
+    // The hides page, from the letter page's link: the name, the reason, the note,
+    // the time and the moderator by name and key.
+    b.follow("p.hidden-line a").await;
+    let hides = b.text("#hide-list").await;
+    for words in [
+        "\u{0405}am Altman",
+        "impersonation",
+        "not the real Sam Altman",
+        "moderator-a",
+    ] {
+        assert!(hides.contains(words), "{words:?} in {hides}");
+    }
+    assert!(hides.contains(&s.moderator.verifier().to_string()));
+    b.follow(&format!("#hide-list a[href='/entries/{}']", s.fake))
+        .await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with(&format!("/entries/{}", s.fake))
+    );
+
+    // The hidden signer's entry page: hidden, with the hide's reason, note and
+    // moderator, and still a sound entry of the log.
+    let (state, _, said) = b.verify(&format!("{url}/entries/{}", s.fake)).await;
+    assert_eq!(state, "valid", "{said}");
+    assert!(c.find(Locator::Css("[data-status='hidden']")).await.is_ok());
+    let status = b.text("#status").await;
+    for words in [
+        "Hidden by a moderator",
+        "impersonation",
+        "not the real Sam Altman",
+        "moderator-a",
+    ] {
+        assert!(status.contains(words), "{words:?} in {status}");
+    }
+    assert!(status.contains(&format!("#{}", s.hide)), "{status}");
+
+    // The withdrawn signer: in the withdrawn list, marked; its entry page says so and
+    // links the withdrawal.
+    c.goto(&letter).await.unwrap();
+    b.follow("a.count[href*='status=withdrawn']").await;
+    let withdrawn = b.text("#signer-list").await;
+    assert!(
+        withdrawn.contains("Withdrawn Signer") && withdrawn.contains("withdrawn"),
+        "{withdrawn}"
+    );
+    let (state, _, said) = b.verify(&format!("{url}/entries/{}", s.withdrawn)).await;
+    assert_eq!(state, "valid", "{said}");
+    assert!(
+        b.text("[data-status='withdrawn']")
+            .await
+            .contains("Withdrawn by the signer")
+    );
+    assert_eq!(
+        b.attr("[data-status='withdrawn'] a", "href").await.unwrap(),
+        format!("/entries/{}", s.withdrawal)
+    );
+
+    // The verified signer's entry page: each claim verified, with its check.
+    let (state, _, said) = b.verify(&format!("{url}/entries/{}", s.alice)).await;
+    assert_eq!(state, "valid", "{said}");
+    let claims = b.text("#claims").await;
+    assert_eq!(claims.matches("verified").count(), 2, "{claims}");
+    assert!(claims.contains("dns alice.example") && claims.contains("github alice-example"));
     b.close().await;
 }

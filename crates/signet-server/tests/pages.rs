@@ -9,7 +9,7 @@
 
 mod support;
 
-use support::{Registry, T0, letter};
+use support::{NOW, Registry, T0, letter};
 
 /// The CSP that docs/http-api.md gives for the pages.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
@@ -290,6 +290,163 @@ async fn search_and_paging_work_without_javascript() {
     assert!(html.contains(&format!("href=\"{path}?q=example&amp;after={cursor}\"")));
 }
 
+/// The names of a letter page's rows, in order, and the `after` of its next link.
+fn rows_and_next(html: &str) -> (Vec<String>, Option<String>) {
+    let names = html
+        .split("<li class=\"signer\"><span class=\"name\">")
+        .skip(1)
+        .map(|r| r.split('<').next().unwrap().to_owned())
+        .collect();
+    let next = html
+        .split("rel=\"next\" href=\"")
+        .nth(1)
+        .and_then(|h| h.split('"').next())
+        .map(|h| h.split("after=").nth(1).unwrap().to_owned());
+    (names, next)
+}
+
+/// Every page of the list, following its next links (at most 10 pages).
+async fn all_pages(r: &Registry, path: &str) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..10 {
+        let uri = match &after {
+            None => path.to_owned(),
+            Some(a) => format!("{path}?after={a}"),
+        };
+        let a = r.get(&uri).await;
+        assert_eq!(a.status, 200, "{uri}");
+        let (rows, next) = rows_and_next(&a.text());
+        pages.push(rows);
+        match next {
+            Some(n) => after = Some(n),
+            None => return pages,
+        }
+    }
+    panic!("more than 10 pages");
+}
+
+#[tokio::test]
+async fn verified_signers_come_first_across_every_page() {
+    let r = Registry::new();
+    let total = 130u32;
+    for n in 0..total {
+        let claims = [format!("dns:s{n}.example")];
+        let claims: Vec<&str> = claims.iter().map(String::as_str).collect();
+        r.endorse_claiming(n, &format!("Signer {n}"), &claims, T0 + u64::from(n))
+            .await;
+    }
+    let path = "/letters/pause-giant-ai-experiments";
+    // What the list must be: the verified signers in order of first endorsement, then
+    // the others in that order, 100 to a page.
+    let want = |verified: &[u32]| -> Vec<Vec<String>> {
+        let mut order: Vec<u32> = verified.to_vec();
+        order.sort_unstable();
+        order.extend((0..total).filter(|n| !verified.contains(n)));
+        order
+            .chunks(100)
+            .map(|c| c.iter().map(|n| format!("Signer {n}")).collect())
+            .collect()
+    };
+    // None verified: the order of first endorsement.
+    assert_eq!(all_pages(&r, path).await, want(&[]));
+    // A few verified, far down the list (the last on what would be the second page).
+    // A claim that failed, or one the signer does not make, is no badge.
+    for n in [129, 5, 60, 110] {
+        r.verified(n, &format!("dns:s{n}.example"), NOW - 60);
+    }
+    r.log
+        .record_claim(&signet_log::ClaimResult {
+            held: false,
+            evidence: None,
+            reason: Some("no such record".into()),
+            ..claim_result(7, "dns:s7.example")
+        })
+        .unwrap();
+    r.verified(8, "dns:someone-else.example", NOW - 60);
+    let pages = all_pages(&r, path).await;
+    assert_eq!(pages, want(&[5, 60, 110, 129]));
+    assert_eq!(pages[0][0], "Signer 5");
+    let first = r.get(path).await.text();
+    assert_eq!(first.matches("class=\"badge\"").count(), 4);
+    // Exactly a page of verified signers: the next page starts the others.
+    let hundred: Vec<u32> = (20..120).collect();
+    for n in &hundred {
+        r.verified(*n, &format!("dns:s{n}.example"), NOW - 60);
+    }
+    let mut verified: Vec<u32> = hundred.clone();
+    verified.extend([5, 129]);
+    verified.sort_unstable();
+    let pages = all_pages(&r, path).await;
+    assert_eq!(pages, want(&verified));
+    // 102 verified: the second page ends the verified signers and goes on with the
+    // others.
+    assert_eq!(pages[1][0..2], ["Signer 119", "Signer 129"]);
+    assert_eq!(pages[1].len(), 30);
+    // Search keeps the order and the paging.
+    let a = r.get(&format!("{path}?q=signer+12")).await.text();
+    let (rows, next) = rows_and_next(&a);
+    assert_eq!(next, None);
+    let mut want_rows: Vec<String> = (0..total)
+        .filter(|n| format!("signer {n}").contains("signer 12"))
+        .map(|n| format!("Signer {n}"))
+        .collect();
+    want_rows.sort_by_key(|name| name != "Signer 129");
+    assert_eq!(rows, want_rows);
+}
+
+#[tokio::test]
+async fn verified_signers_first_in_a_list_longer_than_one_scan() {
+    // Longer than the stretch of the list a verified listing reads in order (400
+    // signers), so that its verified signers are also found from the claims that held.
+    let r = Registry::new();
+    let total = 450u32;
+    for n in 0..total {
+        let claims = [format!("dns:s{n}.example")];
+        let claims: Vec<&str> = claims.iter().map(String::as_str).collect();
+        r.endorse_claiming(n, &format!("Signer {n}"), &claims, T0 + u64::from(n))
+            .await;
+    }
+    let path = "/letters/pause-giant-ai-experiments";
+    let check = |verified: Vec<u32>| {
+        let mut order = verified.clone();
+        order.extend((0..total).filter(|n| !verified.contains(n)));
+        order
+            .chunks(100)
+            .map(|c| c.iter().map(|n| format!("Signer {n}")).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    // Two verified signers, both past the first 400.
+    for n in [449, 420] {
+        r.verified(n, &format!("dns:s{n}.example"), NOW - 60);
+    }
+    let pages = all_pages(&r, path).await;
+    assert_eq!(pages, check(vec![420, 449]));
+    assert_eq!(pages.len(), 5);
+    // Every fourth verified (113 of them): 100 within the first 400, the rest past it,
+    // over two pages.
+    for n in (0..total).step_by(4) {
+        r.verified(n, &format!("dns:s{n}.example"), NOW - 60);
+    }
+    let mut verified: Vec<u32> = (0..total).step_by(4).collect();
+    verified.extend([449]);
+    verified.sort_unstable();
+    let pages = all_pages(&r, path).await;
+    assert_eq!(pages, check(verified));
+    assert_eq!(pages[1][0], "Signer 400");
+}
+
+fn claim_result(n: u32, claim: &str) -> signet_log::ClaimResult {
+    signet_log::ClaimResult {
+        key: *support::key(n).verifier().public_key(),
+        claim: claim.to_owned(),
+        held: true,
+        checked: signet_core::Timestamp::from_unix(NOW - 60).unwrap(),
+        evidence: Some(format!("sha256:{}", "cd".repeat(32))),
+        reason: None,
+    }
+}
+
 #[tokio::test]
 async fn withdrawn_signers_are_counted_and_listed_apart() {
     let r = Registry::new();
@@ -382,7 +539,7 @@ async fn the_entry_page_carries_everything_its_check_needs() {
     let src = attrs(&html, "src");
     assert_eq!(src.len(), 1);
     assert!(src[0].starts_with("/assets/verify.") && src[0].ends_with(".js"));
-    // No witnesses today: an empty list of required cosigners.
+    // Without a witness policy: no quorum, an empty list of required cosigners.
     assert!(html.contains("<ul class=\"plain\" id=\"cosigners\"></ul>"));
     for field in ["Alice Example", "Example Lab", "Researcher", "endorsement"] {
         assert!(html.contains(field), "{field}");
@@ -413,6 +570,21 @@ async fn bad_requests_get_a_page_that_says_what_is_wrong() {
         ),
         (
             "/letters/pause-giant-ai-experiments?after=zz",
+            400,
+            "after is not a cursor",
+        ),
+        (
+            "/letters/pause-giant-ai-experiments?after=v",
+            400,
+            "after is not a cursor",
+        ),
+        (
+            "/letters/pause-giant-ai-experiments?after=u0",
+            400,
+            "after is not a cursor",
+        ),
+        (
+            "/letters/pause-giant-ai-experiments?after=vA",
             400,
             "after is not a cursor",
         ),

@@ -7,6 +7,8 @@
     reason = "a test fails loudly on a broken invariant"
 )]
 
+mod support;
+
 use serde_json::Value;
 use signet_core::keys::SignatureType;
 use signet_core::{Error, KeyName, Letter, VerifierKey};
@@ -83,5 +85,42 @@ fn letter_vectors_give_the_canonical_text_and_id() {
             case["id"].as_str().unwrap(),
             "{comment}"
         );
+    }
+}
+
+/// The page's form of a quorum member (`w<position>` or `g<position>`).
+fn node(n: signet_core::policy::QuorumNode) -> String {
+    match n {
+        signet_core::policy::QuorumNode::Witness(w) => format!("w{w}"),
+        signet_core::policy::QuorumNode::Group(g) => format!("g{g}"),
+    }
+}
+
+#[test]
+fn quorum_vectors_are_decided_as_the_policy_says() {
+    let cases = support::quorum_vectors();
+    assert!(cases.len() >= 15);
+    for case in &cases {
+        let comment = case["comment"].as_str().unwrap();
+        let c = support::quorum_case(case);
+        let met = c.policy.check_quorum(&c.checkpoint).is_ok();
+        assert_eq!(Value::Bool(met), case["met"], "{comment}");
+        // The quorum's structure is the one the vector gives the page's check.
+        let spec = match c.policy.quorum() {
+            None => Value::Null,
+            Some(q) => {
+                let groups: Vec<String> = c
+                    .policy
+                    .groups()
+                    .iter()
+                    .map(|g| {
+                        let members: Vec<String> = g.members.iter().map(|m| node(*m)).collect();
+                        format!("{}:{}", g.threshold, members.join(" "))
+                    })
+                    .collect();
+                serde_json::json!({"quorum": node(q), "groups": groups.join(";")})
+            }
+        };
+        assert_eq!(spec, case["spec"], "{comment}");
     }
 }

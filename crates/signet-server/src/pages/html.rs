@@ -7,8 +7,9 @@ use super::assets;
 use super::i18n::{Lang, Ui};
 use super::view::{
     ClaimView, EntryPage, EntryStatus, HiddenPage, HideView, HomePage, LetterPage, LetterView,
-    Listing, LogView, SignerRow, split_claim,
+    Listing, LogView, QuorumView, SignerRow, split_claim,
 };
+use signet_core::policy::QuorumNode;
 
 /// How a page links to itself and its neighbours: the interface language, and whether
 /// the reader chose it with `?lang=` (then every link keeps it).
@@ -181,11 +182,44 @@ fn letter_head(chrome: &Chrome, letter: &LetterView) -> Markup {
     }
 }
 
+/// A quorum in words: a witness's name, or `2 of 3: a, b, c` for a group, whose
+/// member groups are put in parentheses.
+fn quorum_words(ui: &Ui, q: &QuorumView, node: QuorumNode, top: bool) -> String {
+    match node {
+        QuorumNode::Witness(w) => q
+            .witnesses
+            .get(w)
+            .map_or_else(|| format!("#{w}"), |w| w.name.clone()),
+        QuorumNode::Group(g) => {
+            let Some(group) = q.groups.get(g) else {
+                return format!("#{g}");
+            };
+            let members: Vec<String> = group
+                .members
+                .iter()
+                .map(|m| quorum_words(ui, q, *m, false))
+                .collect();
+            let rule = if group.threshold == members.len() && members.len() > 1 {
+                ui.quorum_all
+            } else if group.threshold == 1 && members.len() > 1 {
+                ui.quorum_any
+            } else {
+                ui.quorum_rule
+            };
+            let rule = rule
+                .replace("{k}", &group.threshold.to_string())
+                .replace("{n}", &members.len().to_string());
+            let words = format!("{rule}{}", members.join(ui.list_sep));
+            if top { words } else { format!("({words})") }
+        }
+    }
+}
+
 fn badge(ui: &Ui, claim: &ClaimView) -> Markup {
     let (kind, value) = claim.kind_and_value();
     html! {
         span.badge title=(format!("{} {} {}", ui.verified_badge, ui.checked, claim.checked)) {
-            span.kind { (kind) } " " (value)
+            span.check aria-hidden="true" { "✓" } " " span.kind { (kind) } " " (value)
         }
     }
 }
@@ -297,7 +331,7 @@ pub(crate) fn letter(chrome: &Chrome, page: &LetterPage) -> Markup {
             (counts(chrome, letter))
             @if letter.hidden > 0 {
                 p.hidden-line {
-                    (letter.hidden) " " (ui.hidden_line) " "
+                    (letter.hidden) " " (if letter.hidden == 1 { ui.hidden_line_one } else { ui.hidden_line }) " "
                     a href=(chrome.href(&format!("{path}/hidden"), &[])) { (ui.hidden_link) }
                 }
             }
@@ -354,6 +388,14 @@ pub(crate) fn letter(chrome: &Chrome, page: &LetterPage) -> Markup {
     layout(chrome, &letter.title, &page.log, false, main)
 }
 
+/// Who hid a signer: the moderator's name, if appointed under one, and its key.
+fn moderator(hide: &HideView) -> Markup {
+    html! {
+        @if let Some(name) = &hide.moderator_name { span.moderator { (name) } " " }
+        code.vkey { (hide.moderator) }
+    }
+}
+
 fn hide_row(chrome: &Chrome, hide: &HideView) -> Markup {
     let ui = chrome.ui();
     html! {
@@ -363,7 +405,7 @@ fn hide_row(chrome: &Chrome, hide: &HideView) -> Markup {
                 dt { (ui.reason) } dd.reason { (hide.reason) }
                 @if let Some(note) = &hide.note { dt { (ui.note) } dd { (note) } }
                 dt { (ui.time) } dd { time datetime=(hide.time) { (readable_time(&hide.time)) } }
-                dt { (ui.moderator) } dd { code { (hide.moderator) } }
+                dt { (ui.moderator) } dd { (moderator(hide)) }
                 dt { (ui.target) } dd { a href=(chrome.href(&format!("/entries/{}", hide.target), &[])) { "#" (hide.target) } }
                 dt { (ui.entry) } dd { a href=(chrome.href(&format!("/entries/{}", hide.index), &[])) { "#" (hide.index) } }
             }
@@ -411,6 +453,16 @@ pub(crate) fn hidden(chrome: &Chrome, page: &HiddenPage) -> Markup {
     )
 }
 
+/// The status box's look: a hide stands out, so that a hidden look-alike's page cannot
+/// pass for its signer's.
+fn status_class(status: &EntryStatus) -> &'static str {
+    match status {
+        EntryStatus::Hidden(_) => "status-hidden",
+        EntryStatus::Withdrawn { .. } | EntryStatus::Superseded { .. } => "status-gone",
+        EntryStatus::Shown | EntryStatus::None => "status-shown",
+    }
+}
+
 fn entry_link(chrome: &Chrome, index: u64) -> Markup {
     let ui = chrome.ui();
     html! { a href=(chrome.href(&format!("/entries/{index}"), &[])) { (ui.see_entry) " #" (index) } }
@@ -451,24 +503,9 @@ pub(crate) fn entry(chrome: &Chrome, page: &EntryPage) -> Markup {
                 a href=(chrome.href(&format!("/letters/{}", letter.slug), &[])) lang=(letter.language) { (letter.title) }
             }
         }
-        section #verify data-verify="pending" data-step="" data-index=(page.index)
-            data-log-key=(page.log.vkey) data-valid=(ui.verify_valid) data-invalid=(ui.verify_invalid)
-            aria-labelledby="verify-h" {
-            h2 #verify-h { (ui.verify_title) }
-            p.said data-said aria-live="polite" { (ui.verify_pending) }
-            noscript { p { (ui.verify_nojs) } }
-            ol.checks data-checks {}
-            p.cosigners {
-                (ui.cosigners) ": "
-                @if page.cosigners.is_empty() { (ui.no_cosigners) }
-            }
-            ul.plain #cosigners {
-                @for c in &page.cosigners { li { code data-cosigner=(c) { (c) } } }
-            }
-        }
         @if !matches!(page.status, EntryStatus::None) || page.signer_now.is_some() {
-            section #status {
-                h2 { (ui.status) }
+            section #status.status-box.(status_class(&page.status)) aria-labelledby="status-h" {
+                h2 #status-h { (ui.status) }
                 @match &page.status {
                     EntryStatus::None => {}
                     EntryStatus::Shown => { p data-status="shown" { (ui.status_shown) } }
@@ -483,14 +520,40 @@ pub(crate) fn entry(chrome: &Chrome, page: &EntryPage) -> Markup {
                         dl.meta {
                             dt { (ui.reason) } dd { (h.reason) }
                             @if let Some(note) = &h.note { dt { (ui.note) } dd { (note) } }
-                            dt { (ui.time) } dd { (h.time) }
-                            dt { (ui.moderator) } dd { code { (h.moderator) } }
+                            dt { (ui.time) } dd { time datetime=(h.time) { (readable_time(&h.time)) } }
+                            dt { (ui.moderator) } dd { (moderator(h)) }
                             dt { (ui.entry) } dd { (entry_link(chrome, h.index)) }
                         }
                     }
                 }
                 @if let (Some(now), false) = (page.signer_now, matches!(page.status, EntryStatus::Superseded { .. })) {
                     p { (ui.status_signer_now) " " (entry_link(chrome, now)) }
+                }
+            }
+        }
+        section #verify data-verify="pending" data-step="" data-index=(page.index)
+            data-log-key=(page.log.vkey) data-valid=(ui.verify_valid) data-invalid=(ui.verify_invalid)
+            aria-labelledby="verify-h" {
+            h2 #verify-h { (ui.verify_title) }
+            p.said data-said aria-live="polite" { (ui.verify_pending) }
+            noscript { p { (ui.verify_nojs) } }
+            ol.checks data-checks {}
+            p.cosigners {
+                (ui.cosigners) ": "
+                @match &page.quorum {
+                    None => { (ui.no_cosigners) }
+                    Some(q) => { (quorum_words(ui, q, q.quorum, true)) }
+                }
+            }
+            @match &page.quorum {
+                None => { ul.plain #cosigners {} }
+                Some(q) => {
+                    ul.plain #cosigners data-quorum=(QuorumView::node(q.quorum)) data-groups=(q.groups_attr())
+                        data-words=(quorum_words(ui, q, q.quorum, true)) {
+                        @for w in &q.witnesses {
+                            li { span.name { (w.name) } " " code data-cosigner=(w.vkey) data-name=(w.name) { (w.vkey) } }
+                        }
+                    }
                 }
             }
         }
@@ -566,11 +629,59 @@ pub(crate) fn error(chrome: &Chrome, log: &LogView, status: u16, message: &str) 
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken invariant"
+)]
 mod tests {
     use super::*;
 
     fn check(input: &str, want: &str) {
         assert_eq!(readable_time(input), want, "{input}");
+    }
+
+    /// A policy of witnesses `a`, `b`, `c`, `d` and the given group and quorum lines.
+    fn quorum(lines: &str) -> Option<QuorumView> {
+        use signet_core::keys::SignatureType;
+        let mut policy = String::new();
+        for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
+            let key = signet_core::SigningKey::from_seed(
+                signet_core::KeyName::parse(&format!("{name}.example")).unwrap(),
+                SignatureType::CosignatureV1,
+                &[i as u8 + 1; 32],
+            );
+            policy.push_str(&format!("witness {name} {}\n", key.verifier()));
+        }
+        policy.push_str(lines);
+        QuorumView::of(&signet_core::policy::Policy::parse(policy.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn the_quorum_in_words_and_for_the_check() {
+        let q = quorum("group three 2 a b c\ngroup top all three d\nquorum top\n").unwrap();
+        assert_eq!(QuorumView::node(q.quorum), "g1");
+        assert_eq!(q.groups_attr(), "2:w0 w1 w2;2:g0 w3");
+        assert_eq!(
+            quorum_words(Lang::En.ui(), &q, q.quorum, true),
+            "all 2 of these: (2 of these 3: a, b, c), d"
+        );
+        assert_eq!(
+            quorum_words(Lang::Zh.ui(), &q, q.quorum, true),
+            "以下 2 个全部：(以下 3 个中的 2 个：a、b、c)、d"
+        );
+        let any = quorum("group g any a b c\nquorum g\n").unwrap();
+        assert_eq!(any.groups_attr(), "1:w0 w1 w2");
+        assert_eq!(
+            quorum_words(Lang::En.ui(), &any, any.quorum, true),
+            "any one of these 3: a, b, c"
+        );
+        let one = quorum("quorum c\n").unwrap();
+        assert_eq!(
+            (QuorumView::node(one.quorum), one.groups_attr()),
+            ("w2".to_owned(), String::new())
+        );
+        assert_eq!(quorum_words(Lang::En.ui(), &one, one.quorum, true), "c");
+        assert!(quorum("quorum none\n").is_none(), "nothing to check");
     }
 
     #[test]
@@ -616,6 +727,7 @@ mod tests {
             note: Some("<b>not</b> the real one".into()),
             time: "2026-03-22T10:00:00Z".into(),
             moderator: "mod+00000000+CCCC".into(),
+            moderator_name: Some("mod".into()),
         }
     }
 

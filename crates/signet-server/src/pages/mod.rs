@@ -20,11 +20,11 @@ use axum::routing::get;
 use maud::Markup;
 
 use crate::query::{Query, number};
-use crate::routes::{blocking, decode_cursor};
+use crate::routes::blocking;
 use crate::{AppError, AppState};
 use html::Chrome;
 use i18n::Lang;
-use view::{ListRequest, Listing};
+use view::{Cursor, ListRequest, Listing};
 
 /// How many signers a page of the list shows.
 const PAGE_SIZE: u32 = 100;
@@ -254,7 +254,17 @@ async fn letter(
                 });
             }
         };
-        let after = query.get("after").map(decode_cursor).transpose()?;
+        let after = match query.get("after") {
+            None => None,
+            Some(a) => Some(Cursor::decode(a).ok_or_else(|| {
+                PageError {
+                    status: StatusCode::BAD_REQUEST,
+                    message: "after is not a cursor this server gave out; start from the \
+                          letter's page"
+                        .into(),
+                }
+            })?),
+        };
         let q = query.get("q").map(str::trim).filter(|q| !q.is_empty());
         if q.is_some_and(|q| q.chars().count() > 256) {
             return Err(PageError {

@@ -6,9 +6,12 @@
 //! server checks no claims), hides and moderators from the moderation entries, and
 //! witnesses from the server's witness policy.
 
+use signet_core::policy::{QuorumGroup, QuorumNode};
 use signet_core::state::SignerStatus;
 use signet_core::{Entry, Statement};
-use signet_log::{LetterInfo, Log, Signatory, SignatoryQuery, StatusFilter};
+use signet_log::{
+    HiddenBy, LetterInfo, Log, ModeratorInfo, Signatory, SignatoryQuery, StatusFilter,
+};
 
 /// The most hides a page reads (20 pages of the listing's largest size).
 const MAX_HIDES: usize = 10_000;
@@ -62,26 +65,47 @@ fn hidden_signers(
 }
 
 /// The hide in effect on a listed signer, with the moderation's own `entry` line.
-fn hide_view(log: &Log, s: &Signatory) -> Result<Option<HideView>, signet_log::Error> {
-    let Some(h) = &s.hidden else {
-        return Ok(None);
-    };
+fn hide_view(
+    log: &Log,
+    s: &Signatory,
+    moderators: &[ModeratorInfo],
+) -> Result<Option<HideView>, signet_log::Error> {
+    match &s.hidden {
+        Some(h) => Ok(Some(hide_from(log, h, &s.name, s.index, moderators)?)),
+        None => Ok(None),
+    }
+}
+
+/// A hide as the pages show it: `name` is the hidden signer's, and `shown` the index of
+/// its shown endorsement, the target when the moderation entry cannot be read as one;
+/// the moderator's name comes from `moderators`, the log's appointments.
+fn hide_from(
+    log: &Log,
+    h: &HiddenBy,
+    name: &str,
+    shown: u64,
+    moderators: &[ModeratorInfo],
+) -> Result<HideView, signet_log::Error> {
     let target = Entry::parse(&log.entry(h.index)?)
         .ok()
         .and_then(|e| match e.statement() {
             Statement::Moderation(m) => Some(m.entry),
             _ => None,
         })
-        .unwrap_or(s.index);
-    Ok(Some(HideView {
+        .unwrap_or(shown);
+    Ok(HideView {
         index: h.index,
         target,
-        name: s.name.clone(),
+        name: name.to_owned(),
         reason: h.reason.clone(),
         note: h.note.clone(),
         time: h.time.to_string(),
         moderator: h.moderator.clone(),
-    }))
+        moderator_name: moderators
+            .iter()
+            .find(|m| m.key == h.moderator)
+            .map(|m| m.name.clone()),
+    })
 }
 
 /// What every page's footer says about the log.
@@ -152,6 +176,8 @@ pub(crate) struct HideView {
     pub time: String,
     /// The moderator's verifier key.
     pub moderator: String,
+    /// The moderator's name, from its appointment.
+    pub moderator_name: Option<String>,
 }
 
 /// A letter and its counts.
@@ -297,9 +323,58 @@ pub(crate) struct EntryPage {
     pub proof: String,
     /// The signed checkpoint the proof leads to.
     pub checkpoint: String,
-    /// The verifier keys of the witnesses whose cosignatures the policy requires (none
-    /// today).
-    pub cosigners: Vec<String>,
+    /// The witness policy's quorum, which the checkpoint's cosignatures must meet;
+    /// `None` when no cosignature is required (no policy, or `quorum none`).
+    pub quorum: Option<QuorumView>,
+}
+
+/// A witness policy's quorum, as the entry page gives it to its check: the witnesses,
+/// the groups in the order of their lines, and what the `quorum` line names.
+#[derive(Debug, Clone)]
+pub(crate) struct QuorumView {
+    pub witnesses: Vec<WitnessView>,
+    pub groups: Vec<QuorumGroup>,
+    pub quorum: QuorumNode,
+}
+
+impl QuorumView {
+    /// The policy's quorum, or `None` when it needs no cosignature.
+    pub(crate) fn of(policy: &signet_core::policy::Policy) -> Option<QuorumView> {
+        Some(QuorumView {
+            quorum: policy.quorum()?,
+            groups: policy.groups(),
+            witnesses: policy
+                .witnesses()
+                .into_iter()
+                .map(|w| WitnessView {
+                    name: w.name,
+                    vkey: w.key.to_string(),
+                })
+                .collect(),
+        })
+    }
+
+    /// A member or the quorum, as the page's script reads it: `w<position>` for a
+    /// witness, `g<position>` for a group.
+    pub(crate) fn node(node: QuorumNode) -> String {
+        match node {
+            QuorumNode::Witness(w) => format!("w{w}"),
+            QuorumNode::Group(g) => format!("g{g}"),
+        }
+    }
+
+    /// The groups, as the page's script reads them: `<threshold>:<member> <member>…`
+    /// for each group, joined by `;`.
+    pub(crate) fn groups_attr(&self) -> String {
+        self.groups
+            .iter()
+            .map(|g| {
+                let members: Vec<String> = g.members.iter().map(|m| Self::node(*m)).collect();
+                format!("{}:{}", g.threshold, members.join(" "))
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    }
 }
 
 /// The footer's facts.
@@ -333,12 +408,56 @@ pub(crate) fn home(log: &Log, server: String) -> Result<HomePage, signet_log::Er
     })
 }
 
-/// A page of the letter's list, as `/v1/signatories` would give it.
+/// A page of the letter's list: the signers with a verified claim first, then the
+/// others, each group in the order of first endorsement (the API's matching and
+/// statuses).
 pub(crate) struct ListRequest {
     pub q: Option<String>,
     pub listing: Listing,
-    pub after: Option<u64>,
+    /// Where the page starts; `None` at the top of the list.
+    pub after: Option<Cursor>,
     pub limit: u32,
+}
+
+/// A position in a letter's list, across its two groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cursor {
+    /// Among the verified signers, after the one of this first endorsement.
+    Verified(u64),
+    /// Among the others: from their start (`None`) or after this first endorsement.
+    Unverified(Option<u64>),
+}
+
+impl Cursor {
+    /// `v<hex>`, `u`, or `c<hex>` (the API's own cursor, for the second group).
+    pub(crate) fn encode(self) -> String {
+        match self {
+            Cursor::Verified(i) => format!("v{i:x}"),
+            Cursor::Unverified(None) => "u".to_owned(),
+            Cursor::Unverified(Some(i)) => crate::routes::encode_cursor(i),
+        }
+    }
+
+    /// The cursor of [`Cursor::encode`], or `None` for anything else.
+    pub(crate) fn decode(s: &str) -> Option<Cursor> {
+        if s == "u" {
+            return Some(Cursor::Unverified(None));
+        }
+        let (verified, hex) = match s.split_at_checked(1)? {
+            ("v", h) => (true, h),
+            ("c", h) => (false, h),
+            _ => return None,
+        };
+        let canonical = !hex.is_empty()
+            && hex.len() <= 16
+            && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let at = u64::from_str_radix(hex, 16).ok().filter(|_| canonical)?;
+        Some(if verified {
+            Cursor::Verified(at)
+        } else {
+            Cursor::Unverified(Some(at))
+        })
+    }
 }
 
 /// The letter page, or `None` for an unknown slug.
@@ -351,22 +470,58 @@ pub(crate) fn letter(
     let Some(details) = log.letter(slug)? else {
         return Ok(None);
     };
-    let query = SignatoryQuery {
+    let query = |after: Option<u64>, limit: u32| SignatoryQuery {
         letter: details.info.id,
         q: request.q.clone(),
         status: match request.listing {
             Listing::Active => StatusFilter::Active,
             Listing::Withdrawn => StatusFilter::Withdrawn,
         },
-        after: request.after,
-        limit: request.limit,
+        after,
+        limit,
     };
-    let page = log.signatories(&query)?;
-    let mut rows: Vec<SignerRow> = Vec::with_capacity(page.items.len());
-    for s in page.items {
+    // Verified signers first, then the others: each group is its own indexed listing,
+    // and a page that ends the first group goes on into the second.
+    let limit = request.limit;
+    let items;
+    let next = match request.after {
+        None | Some(Cursor::Verified(_)) => {
+            let after = match request.after {
+                Some(Cursor::Verified(a)) => Some(a),
+                _ => None,
+            };
+            let verified = log.signatories_verified(&query(after, limit), true)?;
+            let mut found = verified.items;
+            let room = limit.saturating_sub(found.len() as u32);
+            let next = match verified.next {
+                Some(n) => Some(Cursor::Verified(n)),
+                None if room > 0 => {
+                    let rest = log.signatories_verified(&query(None, room), false)?;
+                    found.extend(rest.items);
+                    rest.next.map(|n| Cursor::Unverified(Some(n)))
+                }
+                // The page ends with the last verified signer: a next page only if
+                // there are others.
+                None => {
+                    let probe = log.signatories_verified(&query(None, 1), false)?;
+                    (!probe.items.is_empty()).then_some(Cursor::Unverified(None))
+                }
+            };
+            items = found;
+            next
+        }
+        Some(Cursor::Unverified(after)) => {
+            let rest = log.signatories_verified(&query(after, limit), false)?;
+            items = rest.items;
+            rest.next.map(|n| Cursor::Unverified(Some(n)))
+        }
+    };
+    let moderators = log.moderators()?;
+    let mut rows: Vec<SignerRow> = Vec::with_capacity(items.len());
+    for s in items {
         rows.push(SignerRow {
             verified: verified_claims(log, &s.key, &s.identity)?,
-            hidden: hide_view(log, &s)?,
+            hidden: hide_view(log, &s, &moderators)?,
             index: s.index,
             name: s.name,
             affiliation: s.affiliation,
@@ -376,9 +531,6 @@ pub(crate) fn letter(
             withdrawn: !s.active,
         });
     }
-    // Verified signers first, then the order of their first endorsement (a stable sort
-    // keeps that order within each group).
-    rows.sort_by_key(|r| r.verified.is_empty());
     Ok(Some(LetterPage {
         log: log_view(log, server),
         letter: LetterView::new(details.info, details.text, details.source),
@@ -386,7 +538,7 @@ pub(crate) fn letter(
         q: request.q,
         listing: request.listing,
         paged: request.after.is_some(),
-        next: page.next.map(crate::routes::encode_cursor),
+        next: next.map(Cursor::encode),
     }))
 }
 
@@ -399,12 +551,12 @@ pub(crate) fn hidden(
     let Some(details) = log.letter(slug)? else {
         return Ok(None);
     };
+    let appointed = log.moderators()?;
     let mut hides = Vec::new();
     for s in hidden_signers(log, details.info.id)? {
-        hides.extend(hide_view(log, &s)?);
+        hides.extend(hide_view(log, &s, &appointed)?);
     }
-    let moderators = log
-        .moderators()?
+    let moderators = appointed
         .into_iter()
         .map(|m| ModeratorView {
             index: m.index,
@@ -490,12 +642,9 @@ pub(crate) fn entry(
                 } else {
                     EntryStatus::Shown
                 };
-                let hide = hidden_signers(log, e.letter)?
-                    .into_iter()
-                    .find(|s| s.key == key.to_string());
-                if let Some(s) = hide
-                    && let Some(view) = hide_view(log, &s)?
-                {
+                if let Some(h) = log.hidden_by(&e.letter, key.public_key())? {
+                    let moderators = log.moderators()?;
+                    let view = hide_from(log, &h, &e.name, record.endorsement_index, &moderators)?;
                     status = EntryStatus::Hidden(view);
                 }
             }
@@ -533,6 +682,6 @@ pub(crate) fn entry(
         leaf_hash: entry.leaf_hash().to_base64(),
         proof: proof_head,
         checkpoint,
-        cosigners: Vec::new(),
+        quorum: log.witness_policy().and_then(QuorumView::of),
     }))
 }

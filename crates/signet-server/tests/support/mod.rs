@@ -58,11 +58,18 @@ impl Registry {
     }
 
     pub fn open(dir: tempfile::TempDir) -> Registry {
-        let config = Config {
+        Registry::open_with(dir, |_| {})
+    }
+
+    /// A registry whose log's configuration `configure` changes first (witnesses,
+    /// moderators).
+    pub fn open_with(dir: tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> Registry {
+        let mut config = Config {
             letters_dir: Some(letters_dir()),
             batch_interval: Duration::from_millis(1),
             ..Config::new(dir.path())
         };
+        configure(&mut config);
         let log = Arc::new(Log::open(config).unwrap());
         let settings = Settings {
             rate_limit: 0,
@@ -96,6 +103,68 @@ impl Registry {
             key: k.verifier(),
         })
         .sign(&k)
+        .unwrap();
+        self.submit(entry).await
+    }
+
+    /// Signs and logs an endorsement by `key(n)` with identity claims; returns its
+    /// index.
+    pub async fn endorse_claiming(&self, n: u32, name: &str, claims: &[&str], t: u64) -> u64 {
+        let k = key(n);
+        let mut identity: Vec<signet_core::entry::IdentityClaim> = claims
+            .iter()
+            .map(|c| signet_core::entry::IdentityClaim::parse(c).unwrap())
+            .collect();
+        identity.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        let entry = Statement::Endorsement(Endorsement {
+            letter: letter_id(),
+            name: name.into(),
+            affiliation: None,
+            role: None,
+            identity,
+            time: Timestamp::from_unix(t).unwrap(),
+            key: k.verifier(),
+        })
+        .sign(&k)
+        .unwrap();
+        self.submit(entry).await
+    }
+
+    /// Records that `claim` of `key(n)` held when checked at `t`, as the claim checks
+    /// record it: the signer's badge.
+    pub fn verified(&self, n: u32, claim: &str, t: u64) {
+        self.log
+            .record_claim(&signet_log::ClaimResult {
+                key: *key(n).verifier().public_key(),
+                claim: claim.to_owned(),
+                held: true,
+                checked: Timestamp::from_unix(t).unwrap(),
+                evidence: Some(format!("sha256:{}", "ab".repeat(32))),
+                reason: None,
+            })
+            .unwrap();
+    }
+
+    /// Signs and logs, by `moderator`, a hide of the signer of endorsement `target`
+    /// for `reason` with `note`; returns its index.
+    pub async fn hide(
+        &self,
+        moderator: &SigningKey,
+        target: u64,
+        reason: signet_core::entry::ModerationReason,
+        note: Option<&str>,
+        t: u64,
+    ) -> u64 {
+        let entry = Statement::Moderation(signet_core::Moderation {
+            letter: letter_id(),
+            entry: target,
+            action: signet_core::entry::ModerationAction::Hide,
+            reason,
+            note: note.map(Into::into),
+            time: Timestamp::from_unix(t).unwrap(),
+            key: moderator.verifier(),
+        })
+        .sign(moderator)
         .unwrap();
         self.submit(entry).await
     }
@@ -179,5 +248,87 @@ impl Answer {
             .get(name)
             .map(|v| v.to_str().unwrap())
             .unwrap_or("")
+    }
+}
+
+/// The witness-quorum vectors of `testdata/verify/quorum.json`, run by the Rust
+/// verifier (`tests/vectors.rs`) and by the page's (`tests/browser.rs`).
+pub fn quorum_vectors() -> Vec<serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/verify/quorum.json");
+    let all: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    all["quorum"].as_array().unwrap().clone()
+}
+
+/// A quorum vector made real: its policy (with a witness line per witness, from a key
+/// derived from its position), and a checkpoint signed by a log key and carrying the
+/// vector's cosignature lines.
+pub struct QuorumCase {
+    pub policy: signet_core::policy::Policy,
+    /// Each witness's name and cosigner verifier key, in the policy's order.
+    pub witnesses: Vec<(String, String)>,
+    pub checkpoint: signet_core::SignedCheckpoint,
+}
+
+pub fn quorum_case(case: &serde_json::Value) -> QuorumCase {
+    let log = SigningKey::from_seed(
+        KeyName::parse("example.org/quorum-vectors").unwrap(),
+        SignatureType::Ed25519,
+        &[9; 32],
+    );
+    let names: Vec<&str> = case["witnesses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let keys: Vec<SigningKey> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut seed = [11u8; 32];
+            seed[0] = i as u8;
+            SigningKey::from_seed(
+                KeyName::parse(&format!("witness-{name}.example")).unwrap(),
+                SignatureType::CosignatureV1,
+                &seed,
+            )
+        })
+        .collect();
+    let mut policy = format!("log {}\n", log.verifier());
+    for (name, key) in names.iter().zip(&keys) {
+        policy.push_str(&format!("witness {name} {}\n", key.verifier()));
+    }
+    for line in case["lines"].as_array().unwrap() {
+        policy.push_str(line.as_str().unwrap());
+        policy.push('\n');
+    }
+    let checkpoint = signet_core::Checkpoint {
+        origin: "example.org/quorum-vectors".into(),
+        size: 3,
+        root: signet_core::Hash::sha256(b"quorum vectors"),
+        extensions: vec![],
+    };
+    let mut signed = checkpoint.sign(&log).unwrap();
+    for (n, s) in case["signatures"].as_array().unwrap().iter().enumerate() {
+        let by = names
+            .iter()
+            .position(|w| *w == s["by"].as_str().unwrap())
+            .unwrap();
+        let mut line =
+            signet_core::cosignature::cosign(&checkpoint, &keys[by], NOW + n as u64).unwrap();
+        if s["altered"] == serde_json::Value::Bool(true) {
+            let last = line.signature.len() - 1;
+            line.signature[last] ^= 1;
+        }
+        signed.note_mut().push_signature(line);
+    }
+    QuorumCase {
+        policy: signet_core::policy::Policy::parse(policy.as_bytes()).unwrap(),
+        witnesses: names
+            .iter()
+            .zip(&keys)
+            .map(|(n, k)| ((*n).to_owned(), k.verifier().to_string()))
+            .collect(),
+        checkpoint: signed,
     }
 }
