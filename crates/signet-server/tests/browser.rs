@@ -628,6 +628,15 @@ async fn the_shared_vectors_pass_in_the_browser() {
 
 /// axe-core's script: `SIGNET_AXE_JS`, or the copy `.ci/run` fetched from the npm
 /// registry into `target/axe-core/`, or fetched now with `npm pack`.
+/// Scrolls the element `arguments[0]` into view and answers (true, or false when there
+/// is no such element) only after two animation frames, so that a screenshot taken next
+/// shows the page painted at its new place rather than a blank frame.
+const SCROLL: &str = "const done = arguments[arguments.length - 1]; \
+    const e = document.querySelector(arguments[0]); \
+    if (!e) { done(false); return; } \
+    e.scrollIntoView(); \
+    requestAnimationFrame(() => requestAnimationFrame(() => done(true)));";
+
 fn axe_source() -> String {
     if let Some(path) = std::env::var_os("SIGNET_AXE_JS") {
         return std::fs::read_to_string(path).expect("read SIGNET_AXE_JS");
@@ -723,8 +732,7 @@ async fn no_serious_accessibility_violation_and_screenshots_at_two_widths() {
                 ("fields", "#fields"),
                 ("footer", "footer"),
             ] {
-                let script = "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView(); return e !== null;";
-                let found = b.c().execute(script, vec![json!(css)]).await.unwrap();
+                let found = b.c().execute_async(SCROLL, vec![json!(css)]).await.unwrap();
                 if found != json!(true) {
                     continue;
                 }
@@ -867,13 +875,12 @@ async fn the_witness_quorum_is_checked_in_the_browser() {
     std::fs::create_dir_all(&shots).unwrap();
     for width in [390u32, 1280] {
         b.c().set_window_size(width, 900).await.unwrap();
-        b.c()
-            .execute(
-                "document.querySelector('p.cosigners').scrollIntoView();",
-                vec![],
-            )
+        let found = b
+            .c()
+            .execute_async(SCROLL, vec![json!("p.cosigners")])
             .await
             .unwrap();
+        assert_eq!(found, json!(true), "the witnesses' paragraph");
         let png = b.c().screenshot().await.unwrap();
         std::fs::write(shots.join(format!("entry-witnessed-{width}.png")), png).unwrap();
     }
