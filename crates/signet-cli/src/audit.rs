@@ -93,6 +93,7 @@ pub fn audit(args: &AuditArgs) -> Result<ExitCode> {
     let identities = crate::audit_identities::setup(args)?;
     let options = AuditOptions {
         threads: args.threads.unwrap_or(0),
+        ..AuditOptions::default()
     };
 
     let bar = if !args.json && std::io::stderr().is_terminal() {

@@ -244,7 +244,8 @@ pub struct AuditArgs {
     /// Print the result as JSON (schema in the README).
     #[arg(long)]
     pub json: bool,
-    /// Worker threads [default: twice the number of cores].
+    /// Threads that download tiles [default: twice the number of cores]; signatures
+    /// are verified on one thread per core whatever this says.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// A C2SP tlog-policy file: require its witness quorum's cosignatures on the

@@ -6,37 +6,51 @@
 //!
 //! 1. verifies the served checkpoint with the log key and refuses a smaller tree
 //!    (rollback) or a different tree of the same size (fork);
-//! 2. downloads the new entry bundles and level-0 tiles on several threads, and on those
-//!    same threads parses and verifies every new entry (grammar and `verify_strict`
-//!    signature) and compares each leaf hash with the tile;
+//! 2. downloads the new entry bundles and level-0 tiles on several threads, which hash
+//!    the leaves and compare them with the tile, while one thread per core parses and
+//!    verifies every new entry (grammar and `verify_strict` signature; each signer's key
+//!    decoded once, in a bounded cache);
 //! 3. replays the rules of state in log order ([`LogState::apply`]) and appends each leaf
 //!    to the saved right edge of the tree: the new root then *is* the proof that the new
 //!    checkpoint extends the old one, so it must equal the checkpoint's root;
 //! 4. checks every higher hash tile that covers new entries against the hashes computed
 //!    from the entries, and the old part of each tile against the saved edge.
 //!
+//! Steps 2 and 3 overlap (see the pipeline module), yet the replay meets the entries in
+//! log order, so the entry reported is the *first* bad entry of the log, whatever its
+//! fault: an entry that is not valid (grammar, signature) at index i is reported even if a
+//! later entry breaks a rule of state, and an entry breaking a rule of state at i is
+//! reported even if a later one has a bad signature. Nothing past the first bad entry is
+//! judged: the state is meaningless there.
+//!
 //! Anything wrong is a [`Misbehaviour`] with its evidence: the signed checkpoints, the
 //! index and bytes of the offending entry, or the tile and position at fault.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, mpsc};
 
 use signet_core::merkle::{self, CompactRange};
 use signet_core::state::LogState;
 use signet_core::tiles::{self, TILE_WIDTH, TileLevel};
 use signet_core::{Checkpoint, Entry, Hash, LetterId, SignedCheckpoint, TileId, VerifierKey};
 
+use crate::keycache::{self, KeyCache};
+use crate::pipeline::{self, Bundle};
 use crate::saved::SavedState;
 use crate::{Client, Error};
 
 /// How the audit runs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AuditOptions {
-    /// Worker threads that download and verify; 0 picks twice the number of cores, so
-    /// that one thread's download overlaps another's verification.
+    /// Threads that download; 0 picks twice the number of cores, so that downloads
+    /// overlap. Entries are verified on one thread per core whatever this says.
     pub threads: usize,
+    /// Decoded signer keys kept at most, shared by the verifiers; 0 picks 16,384
+    /// (about 5 MiB). Past it the oldest is forgotten, so a log of ever new signers
+    /// costs time, never memory.
+    pub key_cache: usize,
 }
 
 /// What kind of misbehaviour the audit found.
@@ -162,6 +176,10 @@ pub struct AuditReport {
     pub requests: u64,
     /// Bytes downloaded.
     pub bytes: u64,
+    /// Signer keys decoded (each signer's key is decoded once while it is cached).
+    pub keys_decoded: u64,
+    /// The most decoded keys held at once (at most [`AuditOptions::key_cache`]).
+    pub keys_held: u64,
 }
 
 /// Audits the log served by `client` against `log_key`, starting from `saved` (the state
@@ -266,6 +284,8 @@ pub fn audit_observed(
         tile_mismatch: None,
         prefix_mismatch: None,
         tiles_checked: 0,
+        keys_decoded: 0,
+        keys_held: 0,
         observe,
     };
     // Evidence found while fetching carries both checkpoints, like every other finding.
@@ -289,6 +309,8 @@ pub fn audit_observed(
         mut tiles_checked,
         saved_edge,
         upper,
+        keys_decoded,
+        keys_held,
         ..
     } = run;
 
@@ -408,6 +430,8 @@ pub fn audit_observed(
         hides,
         requests: client.requests(),
         bytes: client.bytes(),
+        keys_decoded,
+        keys_held,
     };
     Ok((
         report,
@@ -419,7 +443,7 @@ pub fn audit_observed(
     ))
 }
 
-fn misbehaviour(m: Misbehaviour) -> Error {
+pub(crate) fn misbehaviour(m: Misbehaviour) -> Error {
     Error::Misbehaviour(Box::new(m))
 }
 
@@ -429,17 +453,6 @@ struct Finding {
     index: u64,
     reason: String,
     bytes: Vec<u8>,
-}
-
-/// One entry bundle, downloaded, checked against its level-0 tile, and verified.
-struct Bundle {
-    /// Leaf hashes of all the bundle's entries in the tree (`width` of them).
-    leaves: Vec<Hash>,
-    /// From the first new entry on: the verified entry, or why it is not one and its
-    /// bytes. Empty once a finding made further verification pointless.
-    entries: Vec<Result<Entry, (signet_core::Error, Vec<u8>)>>,
-    /// The first position where the level-0 tile disagrees with the leaf hashes.
-    tile_mismatch: Option<(u64, String)>,
 }
 
 struct Run<'a> {
@@ -455,14 +468,9 @@ struct Run<'a> {
     tile_mismatch: Option<(u64, String)>,
     prefix_mismatch: Option<u64>,
     tiles_checked: u64,
+    keys_decoded: u64,
+    keys_held: u64,
     observe: &'a mut dyn FnMut(u64, &Entry, &LogState),
-}
-
-/// What the workers share: which bundle to take next, and how far ahead they may go.
-struct Claims {
-    next: u64,
-    allowed: u64,
-    stop: bool,
 }
 
 impl Run<'_> {
@@ -471,88 +479,29 @@ impl Run<'_> {
         options: AuditOptions,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<(), Error> {
-        let n = self.tree.size;
-        let first = self.old / TILE_WIDTH;
-        let last = (n - 1) / TILE_WIDTH;
-        let threads = worker_count(options);
-        // Bundles downloaded ahead of the one being replayed, bounding memory.
-        let window = 4 * threads as u64;
-        let claims = Mutex::new(Claims {
-            next: first,
-            allowed: first + window,
-            stop: false,
-        });
-        let wake = Condvar::new();
+        let downloaders = worker_count(options);
+        let plan = pipeline::Plan {
+            size: self.tree.size,
+            old: self.old,
+            downloaders,
+            verifiers: verifier_count(),
+            // Bundles downloaded ahead of the one being replayed, bounding memory.
+            window: 4 * downloaders as u64,
+        };
         let hash_only = AtomicBool::new(false);
-        let total = n - self.old;
+        let total = self.tree.size - self.old;
+        let keys = KeyCache::new(match options.key_cache {
+            0 => keycache::DEFAULT_BOUND,
+            n => n,
+        });
+        let mut done = 0;
         progress(0, total);
-
-        std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::channel::<(u64, Result<Bundle, Error>)>();
-            for _ in 0..threads {
-                let tx = tx.clone();
-                let (claims, wake, hash_only) = (&claims, &wake, &hash_only);
-                let (client, old) = (self.client, self.old);
-                scope.spawn(move || {
-                    loop {
-                        let k = {
-                            let Ok(mut c) = claims.lock() else { return };
-                            while !c.stop && c.next <= last && c.next >= c.allowed {
-                                c = match wake.wait(c) {
-                                    Ok(c) => c,
-                                    Err(_) => return,
-                                };
-                            }
-                            if c.stop || c.next > last {
-                                return;
-                            }
-                            c.next += 1;
-                            c.next - 1
-                        };
-                        let result = fetch_bundle(client, k, n, old, hash_only);
-                        if tx.send((k, result)).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-            drop(tx);
-
-            let stop = |claims: &Mutex<Claims>| {
-                if let Ok(mut c) = claims.lock() {
-                    c.stop = true;
-                }
-                wake.notify_all();
-            };
-            let mut pending = BTreeMap::new();
-            let mut expect = first;
-            let mut done = 0;
-            for (k, result) in rx {
-                pending.insert(k, result);
-                while let Some(result) = pending.remove(&expect) {
-                    let bundle = match result {
-                        Ok(b) => b,
-                        Err(e) => {
-                            stop(&claims);
-                            return Err(e);
-                        }
-                    };
-                    done += self.replay(expect, bundle, &hash_only);
-                    progress(done, total);
-                    expect += 1;
-                    if let Ok(mut c) = claims.lock() {
-                        c.allowed = expect + window;
-                    }
-                    wake.notify_all();
-                }
-            }
-            if expect <= last {
-                // Every worker has gone, yet a bundle is missing: only a panicking worker
-                // (a bug) gets here; the scope re-raises its panic.
-                stop(&claims);
-            }
-            Ok(())
-        })
+        let result = pipeline::run(self.client, &plan, &keys, &hash_only, &mut |k, bundle| {
+            done += self.replay(k, bundle, &hash_only);
+            progress(done, total);
+        });
+        (self.keys_decoded, self.keys_held) = keys.counts();
+        result
     }
 
     /// Replays one bundle in log order; returns the number of new entries.
@@ -614,18 +563,26 @@ fn worker_count(options: AuditOptions) -> usize {
     if options.threads > 0 {
         return options.threads;
     }
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    (2 * cores).clamp(2, 32)
+    (2 * cores()).clamp(2, 32)
+}
+
+/// One verifier per core: verification is pure CPU work.
+fn verifier_count() -> usize {
+    cores().clamp(1, 64)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// The width of tile `index` in a tree whose level holds `count` hashes (or entries).
-fn width_at(index: u64, count: u64) -> u16 {
+pub(crate) fn width_at(index: u64, count: u64) -> u16 {
     // At most TILE_WIDTH (256), so the conversion cannot fail.
     (count - index * TILE_WIDTH).min(TILE_WIDTH) as u16
 }
 
 /// A served tile cut to `width`: a full tile may stand in for a partial one.
-fn hashes_of(data: &[u8], width: u16) -> Option<Vec<Hash>> {
+pub(crate) fn hashes_of(data: &[u8], width: u16) -> Option<Vec<Hash>> {
     let want = usize::from(width) * 32;
     if data.len() != want && data.len() != TILE_WIDTH as usize * 32 {
         return None;
@@ -633,89 +590,11 @@ fn hashes_of(data: &[u8], width: u16) -> Option<Vec<Hash>> {
     tiles::parse_hash_tile(&data[..want], width).ok()
 }
 
-fn fetch_bundle(
-    client: &Client,
-    k: u64,
-    n: u64,
-    old: u64,
-    hash_only: &AtomicBool,
-) -> Result<Bundle, Error> {
-    let width = width_at(k, n);
-    let bundle_id = TileId {
-        level: TileLevel::Entries,
-        index: k,
-        width,
-    };
-    let data = covered_tile(client, bundle_id, n)?;
-    let bad = |message: String| {
-        misbehaviour(Misbehaviour {
-            kind: MisbehaviourKind::BadBundle,
-            message,
-            index: Some(k * TILE_WIDTH),
-            entry: None,
-            saved_checkpoint: None,
-            served_checkpoint: None,
-        })
-    };
-    let mut raw = tiles::parse_bundle(&data).map_err(|e| {
-        bad(format!(
-            "entry bundle {} is malformed: {e}",
-            bundle_id.path()
-        ))
-    })?;
-    if raw.len() != usize::from(width) && raw.len() != TILE_WIDTH as usize {
-        return Err(bad(format!(
-            "entry bundle {} holds {} entries, but the checkpoint needs {width}",
-            bundle_id.path(),
-            raw.len()
-        )));
-    }
-    raw.truncate(usize::from(width));
-    let leaves: Vec<Hash> = raw.iter().map(|e| Hash::leaf(e)).collect();
-
-    let tile_id = TileId {
-        level: TileLevel::Hashes(0),
-        index: k,
-        width,
-    };
-    let tile = covered_tile(client, tile_id, n)?;
-    let tile_mismatch = match hashes_of(&tile, width) {
-        None => Some((
-            k * TILE_WIDTH,
-            format!("tile {} has {} bytes", tile_id.path(), tile.len()),
-        )),
-        Some(hashes) => leaves
-            .iter()
-            .zip(&hashes)
-            .position(|(a, b)| a != b)
-            .map(|p| {
-                (
-                    k * TILE_WIDTH + p as u64,
-                    format!("tile {} differs at position {p}", tile_id.path()),
-                )
-            }),
-    };
-
-    let skip = old.saturating_sub(k * TILE_WIDTH) as usize;
-    let mut entries = Vec::new();
-    if !hash_only.load(Ordering::Relaxed) {
-        entries = raw[skip..]
-            .iter()
-            .map(|bytes| Entry::parse(bytes).map_err(|e| (e, bytes.to_vec())))
-            .collect();
-    }
-    Ok(Bundle {
-        leaves,
-        entries,
-        tile_mismatch,
-    })
-}
-
 /// Reads a tile or entry bundle that the checkpoint of `size` entries covers. A log that
 /// cannot serve what it signed is misbehaving, so a 404 (after the fallback from a
 /// partial to the full tile) or an answer larger than any tile is evidence, not an
 /// obstacle; a transport failure or a 5xx (after the client's retries) stays an obstacle.
-fn covered_tile(client: &Client, tile: TileId, size: u64) -> Result<Vec<u8>, Error> {
+pub(crate) fn covered_tile(client: &Client, tile: TileId, size: u64) -> Result<Vec<u8>, Error> {
     let what = match tile.level {
         TileLevel::Entries => "entry bundle",
         TileLevel::Hashes(_) => "hash tile",

@@ -5,6 +5,8 @@ pub mod audit;
 mod error;
 mod http;
 pub mod identities;
+mod keycache;
+mod pipeline;
 pub mod remote;
 pub mod saved;
 

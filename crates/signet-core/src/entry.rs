@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use crate::keys::SignatureType;
+use crate::keys::{DecodedKey, SignatureType};
 use crate::note::Note;
 use crate::text::{check_text, escaped};
 use crate::{Error, Hash, LetterId, MAX_ENTRY_SIZE, SigningKey, Timestamp, VerifierKey};
@@ -702,6 +702,17 @@ impl Entry {
     /// [`crate::ErrorClass::Malformed`]; a bad key or signature one of class
     /// [`crate::ErrorClass::Rejected`].
     pub fn parse(bytes: &[u8]) -> Result<Entry, Error> {
+        Entry::parse_with_keys(bytes, &mut VerifierKey::decode)
+    }
+
+    /// [`Entry::parse`], asking `decode` for the decoded key of the entry's `key` line
+    /// (a cache of [`VerifierKey::decode`] results, say) instead of decoding it. Every
+    /// check is the same; a decoded key of another public key is ignored (see
+    /// [`VerifierKey::verify_ed25519_with`]).
+    pub fn parse_with_keys(
+        bytes: &[u8],
+        decode: &mut dyn FnMut(&VerifierKey) -> Result<DecodedKey, Error>,
+    ) -> Result<Entry, Error> {
         if bytes.len() > MAX_ENTRY_SIZE {
             return Err(too_large(bytes.len()));
         }
@@ -747,7 +758,8 @@ impl Entry {
                 "the signed note is not in its canonical encoding",
             ));
         }
-        key.verify_ed25519(note.text().as_bytes(), sig)?;
+        let decoded = decode(key)?;
+        key.verify_ed25519_with(&decoded, note.text().as_bytes(), sig)?;
         Ok(Entry {
             statement,
             bytes: bytes.to_vec(),

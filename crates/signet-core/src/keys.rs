@@ -238,6 +238,17 @@ impl VerifierKey {
     /// Verifies an Ed25519 signature over `message` with the strict rules of RFC 8032 as
     /// `verify_strict` applies them (S < L, canonical R and A, neither of small order).
     pub fn verify_ed25519(&self, message: &[u8], signature: &[u8; 64]) -> Result<(), Error> {
+        let decoded = self.decode()?;
+        self.verify_ed25519_with(&decoded, message, signature)
+    }
+
+    /// Decodes the public key into a curve point and checks it as [`verify_ed25519`]
+    /// does: a point on the curve, canonically encoded, not of small order. Decoding
+    /// costs a square root in the field, a good part of a verification, so a verifier of
+    /// many signatures by one signer decodes its key once and keeps the result.
+    ///
+    /// [`verify_ed25519`]: VerifierKey::verify_ed25519
+    pub fn decode(&self) -> Result<DecodedKey, Error> {
         let bad_key = |reason| Error::BadPublicKey {
             key_name: self.name.to_string(),
             reason,
@@ -252,11 +263,52 @@ impl VerifierKey {
         if key.is_weak() {
             return Err(bad_key("the public key has small order"));
         }
+        Ok(DecodedKey {
+            public_key: self.public_key,
+            key,
+        })
+    }
+
+    /// [`verify_ed25519`](VerifierKey::verify_ed25519) with this key already decoded.
+    /// A `decoded` key of another public key is not used: the key is then decoded
+    /// afresh, so a mixed-up cache can cost time but never accept a signature.
+    pub fn verify_ed25519_with(
+        &self,
+        decoded: &DecodedKey,
+        message: &[u8],
+        signature: &[u8; 64],
+    ) -> Result<(), Error> {
+        if decoded.public_key != self.public_key {
+            return self.verify_ed25519(message, signature);
+        }
         let sig = ed25519_dalek::Signature::from_bytes(signature);
-        key.verify_strict(message, &sig)
+        decoded
+            .key
+            .verify_strict(message, &sig)
             .map_err(|_| Error::BadSignature {
                 key_name: self.name.to_string(),
             })
+    }
+}
+
+/// A signer's public key decoded into a curve point and checked (see
+/// [`VerifierKey::decode`]): what a verifier of many entries keeps per signer.
+#[derive(Clone)]
+pub struct DecodedKey {
+    public_key: [u8; 32],
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl DecodedKey {
+    /// The 32-byte public key it decodes: the signer.
+    pub fn public_key(&self) -> &[u8; 32] {
+        &self.public_key
+    }
+}
+
+impl fmt::Debug for DecodedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DecodedKey({})", b64::encode(&self.public_key[..]))
     }
 }
 
@@ -438,5 +490,43 @@ mod tests {
         let mut below = p_plus(0);
         below[0] = 0xec;
         assert!(is_canonical_y(&below), "p - 1 is canonical");
+    }
+
+    /// `verify_ed25519_with(decoded, ..)` must answer exactly what `verify_ed25519` does,
+    /// whichever decoded key it is handed, so that a cache of decoded keys can never
+    /// change a verdict.
+    #[test]
+    fn a_decoded_key_gives_the_same_verdicts_and_a_wrong_one_is_ignored() {
+        let key = |seed: u8| {
+            SigningKey::from_seed(
+                KeyName::parse("k").unwrap_or_else(|e| panic!("{e}")),
+                SignatureType::Ed25519,
+                &[seed; 32],
+            )
+        };
+        let (a, b) = (key(1), key(2));
+        let (va, vb) = (a.verifier(), b.verifier());
+        let decoded_a = va.decode().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(decoded_a.public_key(), va.public_key());
+        let by_a = a.sign_ed25519(b"message");
+        let by_b = b.sign_ed25519(b"message");
+        let check = |v: &VerifierKey, sig: &[u8; 64], expect_ok: bool| {
+            let plain = v.verify_ed25519(b"message", sig).is_ok();
+            let cached = v.verify_ed25519_with(&decoded_a, b"message", sig).is_ok();
+            assert_eq!(plain, expect_ok, "plain verification of {v}");
+            assert_eq!(
+                cached, expect_ok,
+                "verification of {v} handed a's decoded key"
+            );
+        };
+        check(&va, &by_a, true);
+        check(&va, &by_b, false);
+        // b's signature under b's key verifies though the decoded key handed in is a's,
+        // and a's signature does not pass for b's.
+        check(&vb, &by_b, true);
+        check(&vb, &by_a, false);
+        let mut tampered = by_a;
+        tampered[5] ^= 1;
+        check(&va, &tampered, false);
     }
 }

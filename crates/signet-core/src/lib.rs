@@ -28,7 +28,7 @@ pub use entry::{
 };
 pub use error::{Error, ErrorClass};
 pub use hash::Hash;
-pub use keys::{KeyId, KeyName, SigningKey, VerifierKey};
+pub use keys::{DecodedKey, KeyId, KeyName, SigningKey, VerifierKey};
 pub use letter::{Letter, LetterId};
 pub use merkle::{CompactRange, Subtree};
 pub use note::Note;
