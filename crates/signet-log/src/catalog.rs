@@ -71,6 +71,15 @@ CREATE TABLE IF NOT EXISTS moderations (
     moderator BLOB NOT NULL,
     PRIMARY KEY (letter, key)
 ) WITHOUT ROWID;
+-- The look-alike search text of each signer again, alone, in list order: a search scans
+-- these narrow rows (a few dozen bytes each) and reads the wide signer row only for the
+-- signers that match.
+CREATE TABLE IF NOT EXISTS signer_search (
+    letter BLOB NOT NULL,
+    first_index INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (letter, first_index)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS claim_results (
     key BLOB NOT NULL,
     claim TEXT NOT NULL,
@@ -85,7 +94,7 @@ CREATE TABLE IF NOT EXISTS claim_results (
 /// The catalog's layout version, kept in `meta.schema`. A catalog written by a version
 /// with another layout (or another `search` reduction) is emptied and rebuilt from the
 /// log at open: it is derived data.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const ACTIVE: i64 = 1;
 const WITHDRAWN: i64 = 0;
@@ -300,7 +309,7 @@ impl Catalog {
     pub(crate) fn clear(&mut self) -> Result<(), Error> {
         self.conn.execute_batch(
             "BEGIN; DELETE FROM meta; DELETE FROM leaves; DELETE FROM letters; DELETE FROM signers; \
-             DELETE FROM claim_results; COMMIT;",
+             DELETE FROM claim_results; DELETE FROM signer_search; COMMIT;",
         )?;
         self.conn.execute_batch(
             "BEGIN; DELETE FROM endorsements; DELETE FROM moderators; DELETE FROM moderations;
@@ -442,6 +451,9 @@ impl Catalog {
                      identity = excluded.identity, vkey = excluded.vkey, time = excluded.time,
                      search = excluded.search",
             )?;
+            let mut search = tx.prepare_cached(
+                "INSERT OR REPLACE INTO signer_search (letter, first_index, text) VALUES (?1, ?2, ?3)",
+            )?;
             let mut withdraw = tx.prepare_cached(
                 "UPDATE signers SET status = ?3, last_time = ?4, latest_index = ?5
                  WHERE letter = ?1 AND key = ?2",
@@ -482,6 +494,12 @@ impl Catalog {
                         },
                     ) => {
                         let identity: Vec<&str> = e.identity.iter().map(|c| c.as_str()).collect();
+                        let text = search_text(&e.name, e.affiliation.as_deref());
+                        search.execute(params![
+                            &e.letter.0.0[..],
+                            record.first_index as i64,
+                            &text
+                        ])?;
                         endorse.execute(params![
                             &e.letter.0.0[..],
                             &e.key.public_key()[..],
@@ -497,7 +515,7 @@ impl Catalog {
                             e.key.to_string(),
                             e.key.fingerprint(),
                             e.time.unix() as i64,
-                            search_text(&e.name, e.affiliation.as_deref()),
+                            text,
                         ])?;
                         endorsement.execute(params![
                             a.index as i64,
@@ -797,13 +815,24 @@ fn signatory_rows(
     upto: Option<i64>,
     fetch: i64,
 ) -> Result<Vec<Signatory>, Error> {
-    // From the claims that held (by the signers' primary key), or in list
-    // order (by `signers_order`), each signer's claims looked up by key.
-    let signers = if from_claims {
-        "(SELECT DISTINCT key FROM claim_results WHERE held = 1) v
-         CROSS JOIN signers s ON s.letter = ?1 AND s.key = v.key"
-    } else {
-        "signers s"
+    // From the claims that held (by the signers' primary key), or in list order: with
+    // a query, from the narrow search rows, each match's signer row looked up by its
+    // place in the list; without one, by `signers_order`.
+    let searching = query.q.as_deref().is_some_and(|q| !q.is_empty());
+    let (signers, text, o) = match (from_claims, searching) {
+        (true, _) => (
+            "(SELECT DISTINCT key FROM claim_results WHERE held = 1) v
+             CROSS JOIN signers s ON s.letter = ?1 AND s.key = v.key",
+            "s.search",
+            "s",
+        ),
+        (false, true) => (
+            "signer_search f CROSS JOIN signers s
+             ON s.letter = f.letter AND s.first_index = f.first_index",
+            "f.text",
+            "f",
+        ),
+        (false, false) => ("signers s", "s.search", "s"),
     };
     let mut st = conn.prepare_cached(&format!(
         "SELECT s.first_index, s.endorsement_index, s.name, s.affiliation, s.role,
@@ -812,15 +841,15 @@ fn signatory_rows(
          FROM {signers}
          LEFT JOIN moderations m ON m.letter = s.letter AND m.key = s.key AND m.hidden = 1
          LEFT JOIN moderators d ON d.key = m.moderator
-         WHERE s.letter = ?1 AND s.first_index > ?2 AND s.first_index <= ?8
+         WHERE {o}.letter = ?1 AND {o}.first_index > ?2 AND {o}.first_index <= ?8
            AND (?3 IS NULL OR s.status = ?3)
            AND (?6 IS NULL OR (m.latest_index IS NOT NULL) = ?6)
-           AND (?4 IS NULL OR instr(s.search, ?4) > 0)
+           AND (?4 IS NULL OR instr({text}, ?4) > 0)
            AND (?7 IS NULL OR EXISTS (
                 SELECT 1 FROM claim_results c WHERE c.key = s.key AND c.held = 1
                 AND instr(char(10) || s.identity || char(10),
                           char(10) || c.claim || char(10)) > 0) = ?7)
-         ORDER BY s.first_index LIMIT ?5"
+         ORDER BY {o}.first_index LIMIT ?5"
     ))?;
     let (status, hidden) = match query.status {
         StatusFilter::Active => (Some(ACTIVE), Some(false)),

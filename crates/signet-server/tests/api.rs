@@ -699,10 +699,27 @@ async fn names_in_any_script_are_accepted_and_searchable() {
     let expected: Vec<String> = names.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(seen, expected);
 
+    // A signer who endorses again under another name is found by the new name only (the
+    // trigram index follows the name), and a query with quotes is only text.
+    let w = post(&s.app, withdraw(100, T0 + 59)).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{}", w.text());
+    let again = endorsement(100, "Renamed Person", None, T0 + 60);
+    let a = post(&s.app, again.bytes().to_vec()).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let again_index = a.json()["index"].clone();
+    assert!(names_of(get(&s.app, &search("اکبر")).await.json()).is_empty());
+    assert_eq!(
+        names_of(get(&s.app, &search("RENAMED pers")).await.json()),
+        ["Renamed Person"]
+    );
+    assert!(names_of(get(&s.app, &search("\"re\" OR x")).await.json()).is_empty());
+
     let item = &get(&s.app, &format!("/v1/signatories?letter={letter}&limit=1"))
         .await
         .json()["items"][0];
-    assert_eq!(item["index"], 1);
+    // The first signer's row, showing its latest endorsement.
+    assert_eq!(item["index"], again_index);
+    assert_eq!(item["name"], "Renamed Person");
     assert_eq!(item["status"], "active");
     assert_eq!(item["verified"], serde_json::json!([]));
     assert_eq!(item["fingerprint"].as_str().unwrap().len(), 16);
