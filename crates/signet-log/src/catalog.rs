@@ -798,6 +798,25 @@ impl CatalogReader {
     }
 }
 
+/// The hide a catalog row describes: (the moderation's index, reason, note, time, the
+/// moderator's verifier key); a row the catalog could not have written is damage.
+fn hidden_by(
+    (index, reason, note, time, moderator): (i64, String, Option<String>, i64, Option<String>),
+) -> Result<HiddenBy, Error> {
+    Ok(HiddenBy {
+        index: index as u64,
+        reason,
+        note,
+        time: Timestamp::from_unix(time as u64).map_err(|e| {
+            damaged(format!(
+                "a moderation's time {time} is not a timestamp: {e}"
+            ))
+        })?,
+        moderator: moderator
+            .ok_or_else(|| damaged("a hide names a moderator the catalog does not hold"))?,
+    })
+}
+
 /// How many signers of the list a verified-only listing reads in list order before it
 /// looks the rest up from the claims that held.
 const VERIFIED_WINDOW: i64 = 400;
@@ -901,23 +920,7 @@ fn signatory_rows(
     for row in rows {
         let ((first, idx, name, affiliation, role, identity, key, fingerprint, time, status), hide) =
             row?;
-        let hidden = hide
-            .map(|(index, reason, note, time, moderator)| {
-                Ok::<_, Error>(HiddenBy {
-                    index: index as u64,
-                    reason,
-                    note,
-                    time: Timestamp::from_unix(time as u64).map_err(|e| {
-                        damaged(format!(
-                            "a moderation's time {time} is not a timestamp: {e}"
-                        ))
-                    })?,
-                    moderator: moderator.ok_or_else(|| {
-                        damaged("a hide names a moderator the catalog does not hold")
-                    })?,
-                })
-            })
-            .transpose()?;
+        let hidden = hide.map(hidden_by).transpose()?;
         items.push(Signatory {
             index: idx as u64,
             first_index: first as u64,
@@ -1120,22 +1123,7 @@ impl CatalogReader {
                     ))
                 })
                 .optional()?;
-            row.map(|(index, reason, note, time, moderator)| {
-                Ok(HiddenBy {
-                    index: index as u64,
-                    reason,
-                    note,
-                    time: Timestamp::from_unix(time as u64).map_err(|e| {
-                        damaged(format!(
-                            "a moderation's time {time} is not a timestamp: {e}"
-                        ))
-                    })?,
-                    moderator: moderator.ok_or_else(|| {
-                        damaged("a hide names a moderator the catalog does not hold")
-                    })?,
-                })
-            })
-            .transpose()
+            row.map(hidden_by).transpose()
         })
     }
 

@@ -103,7 +103,10 @@ impl Shared {
             .clone()
     }
 
+    /// Publishes a durable head. Its root is remembered first: readers that got this
+    /// head may read tiles for its tree after storage holds a newer checkpoint.
     fn publish(&self, head: Arc<Head>) {
+        self.reader.remember_root(head.size, head.root);
         *self.head.write().unwrap_or_else(PoisonError::into_inner) = head;
     }
 

@@ -401,6 +401,16 @@ impl TreeReader {
             .pop(&tile);
     }
 
+    /// Remembers the root of a checkpoint the writer made durable and published, so that
+    /// tiles read for that tree (a proof against a head that is no longer the newest) are
+    /// checked against it, not against whatever checkpoint storage holds by then.
+    pub(crate) fn remember_root(&self, size: u64, root: Hash) {
+        self.roots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .put(size, root);
+    }
+
     /// Puts a tile that a committed batch wrote into the cache.
     pub(crate) fn insert_hash_tile(&self, tile: TileId, nodes: Arc<TileNodes>) {
         self.upper
