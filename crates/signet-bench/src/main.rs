@@ -695,29 +695,15 @@ fn print_proofs(o: &proofs::ProofsOutcome) -> Result<()> {
 /// when the committed page is stale.
 #[cfg(test)]
 mod man {
-    #![expect(clippy::unwrap_used, reason = "tests")]
-
     use clap::CommandFactory as _;
 
     #[test]
     fn the_man_page_is_current() {
-        let mut page = Vec::new();
-        clap_mangen::Man::new(super::Cli::command())
-            .render(&mut page)
-            .unwrap();
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/man/signet-bench.1");
-        if std::env::var_os("SIGNET_UPDATE_MAN").is_some_and(|v| v == "1") {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &page).unwrap();
-        }
-        let committed = std::fs::read(&path).unwrap_or_default();
-        assert!(
-            committed == page,
-            "docs/man/signet-bench.1 is stale or missing; regenerate it with\n  \
-             SIGNET_UPDATE_MAN=1 cargo test -p signet-bench --bin signet-bench man"
+        let text = signet_testkit::man::check_page(
+            super::Cli::command(),
+            "signet-bench",
+            "SIGNET_UPDATE_MAN=1 cargo test -p signet-bench --bin signet-bench man",
         );
-        let text = String::from_utf8(page).unwrap();
         for word in ["ingest", "audit", "proofs", "verify_strict"] {
             assert!(text.contains(word), "{word} missing from the page");
         }

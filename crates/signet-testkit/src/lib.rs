@@ -7,6 +7,7 @@ pub mod fixture;
 pub mod harness;
 #[cfg(feature = "identity")]
 pub mod identity;
+pub mod man;
 pub mod server;
 pub mod storage;
 pub mod strace;
