@@ -285,9 +285,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
     let server = ServerUrl::parse(&args.target.server, args.target.allow_remote)?;
     let log_key = verify::parse_log_key(&args.log_key)?;
-    if args.concurrency == 0 || args.concurrency > 4096 {
-        bail!("--concurrency must be between 1 and 4096");
-    }
+    check_concurrency(args.concurrency)?;
     if args.signers == 0 {
         bail!("--signers must be at least 1");
     }
@@ -347,9 +345,7 @@ fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
 }
 
 fn run_audit(args: AuditArgs) -> Result<ExitCode> {
-    if args.concurrency == 0 || args.concurrency > 4096 {
-        bail!("--concurrency must be between 1 and 4096");
-    }
+    check_concurrency(args.concurrency)?;
     if args.signers == 0 {
         bail!("--signers must be at least 1");
     }
@@ -379,9 +375,7 @@ fn run_proofs(args: ProofsArgs) -> Result<ExitCode> {
         .as_deref()
         .map(verify::parse_log_key)
         .transpose()?;
-    if args.concurrency == 0 || args.concurrency > 4096 {
-        bail!("--concurrency must be between 1 and 4096");
-    }
+    check_concurrency(args.concurrency)?;
     let outcome = proofs::run(&proofs::Options {
         load: load(
             server,
@@ -403,9 +397,7 @@ fn run_proofs(args: ProofsArgs) -> Result<ExitCode> {
 
 fn run_search(args: SearchArgs) -> Result<ExitCode> {
     let server = ServerUrl::parse(&args.target.server, args.target.allow_remote)?;
-    if args.concurrency == 0 || args.concurrency > 4096 {
-        bail!("--concurrency must be between 1 and 4096");
-    }
+    check_concurrency(args.concurrency)?;
     let outcome = search::run(&search::Options {
         load: load(
             server,
@@ -466,9 +458,7 @@ fn run_witness(args: WitnessArgs) -> Result<ExitCode> {
 }
 
 fn run_features(args: FeaturesArgs) -> Result<ExitCode> {
-    if args.concurrency == 0 || args.concurrency > 4096 {
-        bail!("--concurrency must be between 1 and 4096");
-    }
+    check_concurrency(args.concurrency)?;
     if args.phases.is_empty() {
         bail!("--phases needs at least one phase");
     }
@@ -518,6 +508,14 @@ fn load(
         progress: progress_wanted(),
         server_pid: target.server_pid,
     }
+}
+
+/// `--concurrency` is 1 to 4096 workers.
+fn check_concurrency(c: usize) -> Result<()> {
+    if c == 0 || c > 4096 {
+        bail!("--concurrency must be between 1 and 4096");
+    }
+    Ok(())
 }
 
 /// Exit 0 when the run was clean, else 1, saying why on standard error.
@@ -707,5 +705,37 @@ mod man {
         for word in ["ingest", "audit", "proofs", "verify_strict"] {
             assert!(text.contains(word), "{word} missing from the page");
         }
+    }
+}
+
+#[cfg(test)]
+mod flags {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    #[test]
+    fn out_of_range_numbers_say_which_flag_and_what_range() {
+        for bad in [0, 4097] {
+            let e = check_concurrency(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("--concurrency") && e.contains("1 and 4096"),
+                "{e}"
+            );
+        }
+        assert!(check_concurrency(1).is_ok() && check_concurrency(4096).is_ok());
+        for bad in [0.0, -1.0, 61.0, f64::NAN] {
+            let e = bounded_seconds(bad, "--verify-seconds")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--verify-seconds"), "{e}");
+        }
+        // Witness and features runs refuse what they cannot do before starting anything.
+        let cli = Cli::try_parse_from(["signet-bench", "witness", "--logs", "0"]).unwrap();
+        let e = run(cli).unwrap_err().to_string();
+        assert!(e.contains("--logs"), "{e}");
+        let cli = Cli::try_parse_from(["signet-bench", "features", "--phases", "claims"]).unwrap();
+        let e = run(cli).unwrap_err().to_string();
+        assert!(e.contains("first phase must be plain"), "{e}");
     }
 }
