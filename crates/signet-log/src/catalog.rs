@@ -44,7 +44,6 @@ CREATE TABLE IF NOT EXISTS signers (
     vkey TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
     time INTEGER NOT NULL,
-    search TEXT NOT NULL,
     PRIMARY KEY (letter, key)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS signers_order ON signers (letter, first_index);
@@ -71,9 +70,9 @@ CREATE TABLE IF NOT EXISTS moderations (
     moderator BLOB NOT NULL,
     PRIMARY KEY (letter, key)
 ) WITHOUT ROWID;
--- The look-alike search text of each signer again, alone, in list order: a search scans
--- these narrow rows (a few dozen bytes each) and reads the wide signer row only for the
--- signers that match.
+-- The look-alike search text of each signer, apart from its wide row and in list order:
+-- a search scans these narrow rows (a few dozen bytes each) and reads the wide signer
+-- row only for the signers that match.
 CREATE TABLE IF NOT EXISTS signer_search (
     letter BLOB NOT NULL,
     first_index INTEGER NOT NULL,
@@ -442,14 +441,13 @@ impl Catalog {
             )?;
             let mut endorse = tx.prepare_cached(
                 "INSERT INTO signers (letter, key, status, last_time, first_index, endorsement_index,
-                     latest_index, name, affiliation, role, identity, vkey, fingerprint, time, search)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                     latest_index, name, affiliation, role, identity, vkey, fingerprint, time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                  ON CONFLICT (letter, key) DO UPDATE SET status = excluded.status,
                      last_time = excluded.last_time, endorsement_index = excluded.endorsement_index,
                      latest_index = excluded.latest_index, name = excluded.name,
                      affiliation = excluded.affiliation, role = excluded.role,
-                     identity = excluded.identity, vkey = excluded.vkey, time = excluded.time,
-                     search = excluded.search",
+                     identity = excluded.identity, vkey = excluded.vkey, time = excluded.time",
             )?;
             let mut search = tx.prepare_cached(
                 "INSERT OR REPLACE INTO signer_search (letter, first_index, text) VALUES (?1, ?2, ?3)",
@@ -494,11 +492,10 @@ impl Catalog {
                         },
                     ) => {
                         let identity: Vec<&str> = e.identity.iter().map(|c| c.as_str()).collect();
-                        let text = search_text(&e.name, e.affiliation.as_deref());
                         search.execute(params![
                             &e.letter.0.0[..],
                             record.first_index as i64,
-                            &text
+                            search_text(&e.name, e.affiliation.as_deref())
                         ])?;
                         endorse.execute(params![
                             &e.letter.0.0[..],
@@ -515,7 +512,6 @@ impl Catalog {
                             e.key.to_string(),
                             e.key.fingerprint(),
                             e.time.unix() as i64,
-                            text,
                         ])?;
                         endorsement.execute(params![
                             a.index as i64,
@@ -834,24 +830,33 @@ fn signatory_rows(
     upto: Option<i64>,
     fetch: i64,
 ) -> Result<Vec<Signatory>, Error> {
-    // From the claims that held (by the signers' primary key), or in list order: with
-    // a query, from the narrow search rows, each match's signer row looked up by its
-    // place in the list; without one, by `signers_order`.
+    // From the claims that held (by the signers' primary key), or in list order (by
+    // `signers_order`). A query is matched against the narrow search rows: in list
+    // order they lead, and a match's wide signer row is read by its place in the list.
     let searching = query.q.as_deref().is_some_and(|q| !q.is_empty());
-    let (signers, text, o) = match (from_claims, searching) {
-        (true, _) => (
+    let (signers, o) = match (from_claims, searching) {
+        (true, false) => (
             "(SELECT DISTINCT key FROM claim_results WHERE held = 1) v
              CROSS JOIN signers s ON s.letter = ?1 AND s.key = v.key",
-            "s.search",
+            "s",
+        ),
+        (true, true) => (
+            "(SELECT DISTINCT key FROM claim_results WHERE held = 1) v
+             CROSS JOIN signers s ON s.letter = ?1 AND s.key = v.key
+             JOIN signer_search f ON f.letter = s.letter AND f.first_index = s.first_index",
             "s",
         ),
         (false, true) => (
             "signer_search f CROSS JOIN signers s
              ON s.letter = f.letter AND s.first_index = f.first_index",
-            "f.text",
             "f",
         ),
-        (false, false) => ("signers s", "s.search", "s"),
+        (false, false) => ("signers s", "s"),
+    };
+    let matching = if searching {
+        "AND instr(f.text, ?4) > 0"
+    } else {
+        ""
     };
     let mut st = conn.prepare_cached(&format!(
         "SELECT s.first_index, s.endorsement_index, s.name, s.affiliation, s.role,
@@ -863,7 +868,7 @@ fn signatory_rows(
          WHERE {o}.letter = ?1 AND {o}.first_index > ?2 AND {o}.first_index <= ?8
            AND (?3 IS NULL OR s.status = ?3)
            AND (?6 IS NULL OR (m.latest_index IS NOT NULL) = ?6)
-           AND (?4 IS NULL OR instr({text}, ?4) > 0)
+           {matching}
            AND (?7 IS NULL OR EXISTS (
                 SELECT 1 FROM claim_results c WHERE c.key = s.key AND c.held = 1
                 AND instr(char(10) || s.identity || char(10),
