@@ -231,6 +231,7 @@ fn open(path: &Path, flags: OpenFlags) -> Result<Connection, Error> {
 #[derive(Debug)]
 pub(crate) struct Catalog {
     conn: Connection,
+    path: PathBuf,
 }
 
 impl Catalog {
@@ -249,7 +250,10 @@ impl Catalog {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "cache_size", -16_384)?;
         conn.execute_batch(SCHEMA)?;
-        let mut catalog = Catalog { conn };
+        let mut catalog = Catalog {
+            conn,
+            path: path.to_owned(),
+        };
         let version: Option<i64> = catalog
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
@@ -260,6 +264,19 @@ impl Catalog {
             catalog.clear()?;
         }
         Ok(catalog)
+    }
+
+    /// Another writer's connection to the same catalog, which is open and up to date
+    /// (the sequencer records batches through one while it decides through the other).
+    pub(crate) fn connect_again(&self) -> Result<Catalog, Error> {
+        let conn = open(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "cache_size", -16_384)?;
+        Ok(Catalog {
+            conn,
+            path: self.path.clone(),
+        })
     }
 
     /// Starts a thread that checkpoints the WAL every `every` until `stop` is dropped

@@ -8,6 +8,7 @@
 //! durable.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use signet_core::entry::Slug;
 use signet_core::state::{self, Change, Decision, Known, ModerationRecord, SignerRecord};
@@ -43,55 +44,20 @@ impl Letters {
     }
 }
 
-/// The catalog plus the entries of the batch decided so far.
-pub(crate) struct BatchView<'a> {
-    catalog: &'a Catalog,
-    letters: &'a mut Letters,
-    log_key: &'a VerifierKey,
+/// What one batch decided to append, as the rules of state look it up: kept by the
+/// sequencer from the moment the batch is decided until the catalog has recorded it.
+#[derive(Debug, Default)]
+pub(crate) struct Overlay {
     leaves: HashMap<Hash, u64>,
     signers: HashMap<(LetterId, [u8; 32]), SignerRecord>,
     moderators: HashMap<[u8; 32], u64>,
     endorsements: HashMap<u64, (LetterId, [u8; 32])>,
     moderations: HashMap<(LetterId, [u8; 32]), ModerationRecord>,
-    appended: Vec<Appended>,
 }
 
-impl<'a> BatchView<'a> {
-    pub(crate) fn new(
-        catalog: &'a Catalog,
-        letters: &'a mut Letters,
-        log_key: &'a VerifierKey,
-    ) -> BatchView<'a> {
-        BatchView {
-            catalog,
-            letters,
-            log_key,
-            leaves: HashMap::new(),
-            signers: HashMap::new(),
-            moderators: HashMap::new(),
-            endorsements: HashMap::new(),
-            moderations: HashMap::new(),
-            appended: Vec::new(),
-        }
-    }
-
-    /// Decides `statement` at `index` and, when it is to be appended, records it.
-    pub(crate) fn decide(
-        &mut self,
-        statement: &Statement,
-        leaf: Hash,
-        index: u64,
-    ) -> Result<Decision, Error> {
-        let decision = state::decide(&*self, statement, &leaf, index)?;
-        if let Decision::Append { index, change } = &decision {
-            self.record(statement, leaf, *index, change.clone());
-        }
-        Ok(decision)
-    }
-
-    fn record(&mut self, statement: &Statement, leaf: Hash, index: u64, change: Change) {
-        match &change {
-            Change::Letter { letter, slug } => self.letters.insert(*letter, slug.clone(), index),
+impl Overlay {
+    fn record(&mut self, statement: &Statement, leaf: Hash, index: u64, change: &Change) {
+        match change {
             Change::Signer {
                 letter,
                 public_key,
@@ -115,21 +81,79 @@ impl<'a> BatchView<'a> {
                 self.moderations
                     .insert((*letter, *public_key), record.clone());
             }
-            // Kinds the catalog does not hold yet change nothing it answers from.
+            // Letters live in [`Letters`]; kinds the catalog does not hold yet change
+            // nothing it answers from.
             _ => {}
         }
         self.leaves.insert(leaf, index);
-        self.appended.push(Appended {
-            index,
-            leaf,
-            statement: statement.clone(),
-            change,
-        });
+    }
+}
+
+/// The catalog, seen through the batches decided before this one that it has not
+/// recorded yet (`earlier`, oldest first) and through the entries of this batch decided
+/// so far.
+///
+/// The catalog may record one of the earlier batches while the view is in use. That is
+/// harmless: the batch then answers from both, alike, and a batch leaves `earlier` only
+/// after the catalog has committed it.
+pub(crate) struct BatchView<'a> {
+    catalog: &'a Catalog,
+    letters: &'a mut Letters,
+    log_key: &'a VerifierKey,
+    earlier: &'a [Arc<Overlay>],
+    this: Overlay,
+    appended: Vec<Appended>,
+}
+
+impl<'a> BatchView<'a> {
+    pub(crate) fn new(
+        catalog: &'a Catalog,
+        letters: &'a mut Letters,
+        log_key: &'a VerifierKey,
+        earlier: &'a [Arc<Overlay>],
+    ) -> BatchView<'a> {
+        BatchView {
+            catalog,
+            letters,
+            log_key,
+            earlier,
+            this: Overlay::default(),
+            appended: Vec::new(),
+        }
     }
 
-    /// What the batch appends, for the catalog once it is durable.
-    pub(crate) fn into_appended(self) -> Vec<Appended> {
-        self.appended
+    /// Decides `statement` at `index` and, when it is to be appended, records it.
+    pub(crate) fn decide(
+        &mut self,
+        statement: &Statement,
+        leaf: Hash,
+        index: u64,
+    ) -> Result<Decision, Error> {
+        let decision = state::decide(&*self, statement, &leaf, index)?;
+        if let Decision::Append { index, change } = &decision {
+            if let Change::Letter { letter, slug } = change {
+                self.letters.insert(*letter, slug.clone(), *index);
+            }
+            self.this.record(statement, leaf, *index, change);
+            self.appended.push(Appended {
+                index: *index,
+                leaf,
+                statement: statement.clone(),
+                change: change.clone(),
+            });
+        }
+        Ok(decision)
+    }
+
+    /// What the batch appends: its overlay, for the batches decided after it, and its
+    /// rows, for the catalog once it is durable.
+    pub(crate) fn finish(self) -> (Overlay, Vec<Appended>) {
+        (self.this, self.appended)
+    }
+
+    /// The newest answer to `get` among this batch and the earlier ones, if any has one.
+    fn find<T>(&self, get: impl Fn(&Overlay) -> Option<T>) -> Option<T> {
+        get(&self.this).or_else(|| self.earlier.iter().rev().find_map(|o| get(o)))
     }
 }
 
@@ -141,8 +165,8 @@ impl Known for BatchView<'_> {
     }
 
     fn logged(&self, leaf: &Hash) -> Result<Option<u64>, Error> {
-        match self.leaves.get(leaf) {
-            Some(i) => Ok(Some(*i)),
+        match self.find(|o| o.leaves.get(leaf).copied()) {
+            Some(i) => Ok(Some(i)),
             None => self.catalog.leaf(leaf),
         }
     }
@@ -160,22 +184,22 @@ impl Known for BatchView<'_> {
         letter: &LetterId,
         public_key: &[u8; 32],
     ) -> Result<Option<SignerRecord>, Error> {
-        match self.signers.get(&(*letter, *public_key)) {
-            Some(r) => Ok(Some(*r)),
+        match self.find(|o| o.signers.get(&(*letter, *public_key)).copied()) {
+            Some(r) => Ok(Some(r)),
             None => self.catalog.signer(letter, public_key),
         }
     }
 
     fn moderator(&self, public_key: &[u8; 32]) -> Result<Option<u64>, Error> {
-        match self.moderators.get(public_key) {
-            Some(i) => Ok(Some(*i)),
+        match self.find(|o| o.moderators.get(public_key).copied()) {
+            Some(i) => Ok(Some(i)),
             None => self.catalog.moderator(public_key),
         }
     }
 
     fn endorsement(&self, index: u64) -> Result<Option<(LetterId, [u8; 32])>, Error> {
-        match self.endorsements.get(&index) {
-            Some(e) => Ok(Some(*e)),
+        match self.find(|o| o.endorsements.get(&index).copied()) {
+            Some(e) => Ok(Some(e)),
             None => self.catalog.endorsement(index),
         }
     }
@@ -185,8 +209,8 @@ impl Known for BatchView<'_> {
         letter: &LetterId,
         public_key: &[u8; 32],
     ) -> Result<Option<ModerationRecord>, Error> {
-        match self.moderations.get(&(*letter, *public_key)) {
-            Some(r) => Ok(Some(r.clone())),
+        match self.find(|o| o.moderations.get(&(*letter, *public_key)).cloned()) {
+            Some(r) => Ok(Some(r)),
             None => self.catalog.moderation(letter, public_key),
         }
     }
@@ -251,7 +275,7 @@ mod tests {
         let catalog = Catalog::open(&dir.path().join("index.sqlite")).unwrap();
         let mut letters = Letters::default();
         let log_key = key("example.org/log").verifier();
-        let mut view = BatchView::new(&catalog, &mut letters, &log_key);
+        let mut view = BatchView::new(&catalog, &mut letters, &log_key, &[]);
         let mut next = 0;
         let mut got = Vec::new();
         for entry in batch {
@@ -270,7 +294,7 @@ mod tests {
             });
         }
         assert_eq!(got, want);
-        assert_eq!(view.into_appended().len() as u64, next);
+        assert_eq!(view.finish().1.len() as u64, next);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod log;
 pub mod metrics;
 mod moderators;
 mod recovery;
+mod pipeline;
 mod replay;
 mod sequencer;
 mod storage;

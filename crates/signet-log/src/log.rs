@@ -31,6 +31,9 @@ use crate::tree::TreeReader;
 use crate::witness::Cosigners;
 use crate::{Error, Storage};
 
+/// The longest a catalog read waits for the catalog to record what was acknowledged.
+const CATALOG_WAIT: Duration = Duration::from_secs(2);
+
 /// The origin of a new log when none is given: a schema-less URL naming this machine.
 pub const DEFAULT_ORIGIN: &str = "localhost/signet";
 
@@ -368,8 +371,20 @@ impl Log {
         })
     }
 
+    /// Waits until the catalog reflects every entry acknowledged before the call, at
+    /// most [`CATALOG_WAIT`]: the catalog records each batch just after its submitters
+    /// are answered, and a reader who was answered must find their entry. Past the wait
+    /// (a catalog that cannot keep up, or one being caught up after a failure) the read
+    /// goes ahead on what the catalog has.
+    fn caught_up(&self) {
+        if !self.sequencer.wait_cataloged(CATALOG_WAIT) {
+            tracing::debug!("the catalog is behind the log; answering from what it has");
+        }
+    }
+
     /// The registered letters, in order of registration.
     pub fn letters(&self) -> Result<Vec<LetterInfo>, Error> {
+        self.caught_up();
         self.catalog.letters()
     }
 
@@ -392,11 +407,13 @@ impl Log {
 
     /// The appointed moderators, in order of appointment.
     pub fn moderators(&self) -> Result<Vec<crate::catalog::ModeratorInfo>, Error> {
+        self.caught_up();
         self.catalog.moderators()
     }
 
     /// A page of a letter's signatories.
     pub fn signatories(&self, query: &SignatoryQuery) -> Result<SignatoryPage, Error> {
+        self.caught_up();
         self.catalog.signatories(query)
     }
 
@@ -409,6 +426,7 @@ impl Log {
         query: &SignatoryQuery,
         verified: bool,
     ) -> Result<SignatoryPage, Error> {
+        self.caught_up();
         self.catalog.signatories_by(query, Some(verified))
     }
 
@@ -418,6 +436,7 @@ impl Log {
         letter: &signet_core::LetterId,
         key: &[u8; 32],
     ) -> Result<Option<crate::HiddenBy>, Error> {
+        self.caught_up();
         self.catalog.hidden_by(letter, key)
     }
 
@@ -428,6 +447,7 @@ impl Log {
 
     /// Every identity claim of every signer shown now, with its last check time.
     pub fn shown_claims(&self) -> Result<Vec<ShownClaim>, Error> {
+        self.caught_up();
         self.catalog.shown_claims()
     }
 
@@ -443,6 +463,7 @@ impl Log {
         letter: &signet_core::LetterId,
         key: &[u8; 32],
     ) -> Result<Option<signet_core::state::SignerRecord>, Error> {
+        self.caught_up();
         self.catalog.signer(letter, key)
     }
 

@@ -66,7 +66,7 @@ pub(crate) fn sync_catalog(
     let mut range = range_at(reader, from, size)?;
     while from < size {
         let end = (from + CHUNK - from % TILE_WIDTH).min(size);
-        let mut pending = BatchView::new(catalog, letters, log_key);
+        let mut pending = BatchView::new(catalog, letters, log_key, &[]);
         for i in from..end {
             let bytes = reader
                 .entry(i, size)
@@ -105,7 +105,7 @@ pub(crate) fn sync_catalog(
                 head.root
             )));
         }
-        let appended = pending.into_appended();
+        let appended = pending.finish().1;
         catalog.record(&appended, end, &root)?;
         from = end;
     }

@@ -1,39 +1,42 @@
-//! The sequencer: one writer thread that integrates batches of submissions, and the
-//! [`Sequencer`] handle through which the log talks to it.
+//! The sequencer: the writer thread that decides batches of submissions and writes
+//! their tiles, and the [`Sequencer`] handle through which the log talks to it.
 //!
 //! For each batch the writer decides every entry with the rules of state (through
-//! [`BatchView`]), assigns indexes, writes the entry bundles and hash tiles durably,
-//! signs and writes the checkpoint durably (the commit point), publishes it, records the
-//! batch in the catalog, and only then answers the submitters.
+//! [`BatchView`], which sees the batches still in the pipeline too), assigns indexes,
+//! and writes the entry bundles and hash tiles durably. It then hands the batch to the
+//! committer ([`crate::pipeline`]), which signs and stores the checkpoint durably (the
+//! commit point), publishes it and answers the submitters, and goes on to the next
+//! batch meanwhile. The catalog records each batch after it is answered.
 //!
-//! A batch that cannot be made durable fails every submitter in it (nothing is
-//! acknowledged). The writer then recovers from the stored checkpoint and, while that
-//! fails, retries with a backoff from 50 ms doubling to 5 s; from the failed write until
-//! a write succeeds again, [`Sequencer::health`] says why and submissions are refused
-//! with [`Error::Unavailable`]. Corrupt storage (tiles that do not hash to the signed
-//! root) is not transient: the log then refuses submissions until it is restarted.
+//! A batch that cannot be made durable fails every submitter in it, and every batch
+//! after it already in the pipeline (nothing of them is acknowledged). The writer then
+//! drains the pipeline, recovers from the stored checkpoint and, while that fails,
+//! retries with a backoff from 50 ms doubling to 5 s; from the failed write until a
+//! write succeeds again, [`Sequencer::health`] says why and submissions are refused with
+//! [`Error::Unavailable`]. Corrupt storage (tiles that do not hash to the signed root)
+//! is not transient: the log then refuses submissions until it is restarted.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use signet_core::edge::Edge;
 use signet_core::state::{Decision, Known as _};
-use signet_core::{
-    Checkpoint, Entry, SignedCheckpoint, SigningKey, Statement, Timestamp, VerifierKey,
-};
+use signet_core::{Entry, SigningKey, Statement, Timestamp, VerifierKey};
 use tokio::sync::oneshot;
 
 use crate::catalog::{Catalog, LetterInfo};
-use crate::decider::{BatchView, Letters};
+use crate::decider::{BatchView, Letters, Overlay};
 use crate::head::Head;
 use crate::metrics::LogMetrics;
+use crate::pipeline::{Built, Committer, Decided, Kind, Next, Recorder};
 use crate::recovery::{is_corruption, load_edge};
 use crate::replay::sync_catalog;
-use crate::tree::{TileNodes, TreeReader};
-use crate::witness::{ConsistencyProofs, Cosigners};
+use crate::tree::TreeReader;
+use crate::witness::Cosigners;
 use crate::{Error, Storage};
 
 /// The first wait before retrying a failed recovery; it doubles up to [`LAST_RETRY`].
@@ -67,6 +70,8 @@ enum Msg {
     Submit(Submission),
     /// Integrate what is queued, then stop.
     Stop,
+    /// A later stage failed: look at the condition before waiting for more.
+    Wake,
 }
 
 /// Whether the writer can take submissions.
@@ -86,17 +91,24 @@ enum Condition {
     Panicked,
 }
 
-/// What the writer shares with readers.
+/// What the writer shares with readers and with the pipeline's stages.
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Shared {
     head: RwLock<Arc<Head>>,
-    reader: TreeReader,
-    metrics: LogMetrics,
+    pub(crate) reader: TreeReader,
+    pub(crate) metrics: LogMetrics,
     condition: RwLock<Condition>,
+    /// The batches decided but not yet recorded in the catalog, oldest first.
+    pub(crate) pending: Mutex<VecDeque<Arc<Overlay>>>,
+    /// Set when the catalog failed to record a batch: the writer catches it up.
+    catalog_behind: AtomicBool,
+    /// The log size the catalog reflects, and a signal for readers waiting on it.
+    cataloged: Mutex<u64>,
+    cataloged_changed: Condvar,
 }
 
 impl Shared {
-    fn head(&self) -> Arc<Head> {
+    pub(crate) fn head(&self) -> Arc<Head> {
         self.head
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -105,7 +117,7 @@ impl Shared {
 
     /// Publishes a durable head. Its root is remembered first: readers that got this
     /// head may read tiles for its tree after storage holds a newer checkpoint.
-    fn publish(&self, head: Arc<Head>) {
+    pub(crate) fn publish(&self, head: Arc<Head>) {
         self.reader.remember_root(head.size, head.root);
         *self.head.write().unwrap_or_else(PoisonError::into_inner) = head;
     }
@@ -138,6 +150,50 @@ impl Shared {
             reason: error.to_string(),
             since,
         };
+    }
+
+    /// Records a failed batch: corrupt storage stops the log, anything else is retried.
+    pub(crate) fn failed(&self, e: &Error) {
+        if is_corruption(e) {
+            tracing::error!(error = %e, "a batch found the stored log corrupt; refusing submissions until restart");
+            self.set(Condition::Corrupt {
+                reason: e.to_string(),
+            });
+        } else {
+            tracing::error!(error = %e, "a batch could not be made durable; reloading the log from storage");
+            self.failing(e);
+        }
+    }
+
+    /// Records that a stage of the sequencer panicked (a bug).
+    pub(crate) fn panicked(&self) {
+        self.set(Condition::Panicked);
+    }
+
+    pub(crate) fn catalog_behind(&self) -> bool {
+        self.catalog_behind.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_catalog_behind(&self, behind: bool) {
+        self.catalog_behind.store(behind, Ordering::SeqCst);
+    }
+
+    /// Moves the catalog's mark forward to `size`, waking readers that wait for it.
+    pub(crate) fn set_cataloged(&self, size: u64) {
+        let mut cataloged = self.cataloged.lock().unwrap_or_else(PoisonError::into_inner);
+        *cataloged = (*cataloged).max(size);
+        self.cataloged_changed.notify_all();
+    }
+
+    /// Waits, at most `timeout`, until the catalog reflects the log of `size` entries;
+    /// false if it does not by then.
+    fn wait_cataloged(&self, size: u64, timeout: Duration) -> bool {
+        let cataloged = self.cataloged.lock().unwrap_or_else(PoisonError::into_inner);
+        let (cataloged, _) = self
+            .cataloged_changed
+            .wait_timeout_while(cataloged, timeout, |c| *c < size)
+            .unwrap_or_else(PoisonError::into_inner);
+        *cataloged >= size
     }
 
     fn health(&self) -> Result<(), String> {
@@ -216,6 +272,13 @@ impl Sequencer {
         self.shared.health()
     }
 
+    /// Waits, at most `timeout`, until the catalog reflects every entry of the head
+    /// published when it is called (and so every entry acknowledged before); false if it
+    /// does not by then.
+    pub(crate) fn wait_cataloged(&self, timeout: Duration) -> bool {
+        self.shared.wait_cataloged(self.shared.head().size, timeout)
+    }
+
     /// Queues a parsed, verified entry; the receiver gets the answer once it is durable
     /// or refused. Refused at once while closing, failing, or when the pool is full.
     pub(crate) fn submit(&self, entry: Entry) -> Result<oneshot::Receiver<Answer>, Error> {
@@ -261,22 +324,24 @@ impl Sequencer {
     }
 }
 
-/// The one writer of the log, before and while it runs on its thread.
+/// The one writer of the log, before and while it runs on its thread: the first stage
+/// of the sequencer, which decides batches and writes their tiles.
 #[derive(Debug)]
 pub(crate) struct Writer {
     shared: Arc<Shared>,
     /// The writer's own handle on storage; readers go through `shared.reader`.
     storage: Arc<dyn Storage>,
-    key: SigningKey,
     log_key: VerifierKey,
+    /// The tree as the batches decided so far leave it (ahead of the published head
+    /// while batches are in the pipeline).
     edge: Edge,
+    /// The writer's connection to the catalog: it decides through it, and catches the
+    /// catalog up through it while the pipeline is drained.
     catalog: Catalog,
     letters: Letters,
-    /// The log size the catalog reflects, once known to be behind the log.
-    catalog_size: u64,
     max_batch: usize,
-    /// The witnesses asked to cosign each new checkpoint.
-    cosigners: Option<Arc<dyn Cosigners>>,
+    /// Where decided batches go to be committed and recorded.
+    next: Next,
 }
 
 impl Writer {
@@ -296,18 +361,25 @@ impl Writer {
             reader,
             metrics: LogMetrics::default(),
             condition: RwLock::new(Condition::Healthy),
+            pending: Mutex::new(VecDeque::new()),
+            catalog_behind: AtomicBool::new(false),
+            cataloged: Mutex::new(0),
+            cataloged_changed: Condvar::new(),
         });
+        let recorder = Recorder {
+            shared: shared.clone(),
+            catalog: catalog.connect_again()?,
+        };
+        let committer = Committer::new(shared.clone(), storage.clone(), key.clone());
         let mut w = Writer {
             log_key: key.verifier(),
             shared,
             storage,
-            key,
-            catalog_size: 0,
             edge,
             catalog,
             letters: Letters::default(),
             max_batch: max_batch.max(1),
-            cosigners: None,
+            next: Next::inline(committer, recorder),
         };
         if rebuild {
             tracing::info!("rebuilding the catalog from the log");
@@ -316,9 +388,9 @@ impl Writer {
         Ok(w)
     }
 
-    /// Sets the witnesses asked to cosign each new checkpoint.
+    /// Sets the witnesses asked to cosign each new checkpoint (before the log runs).
     pub(crate) fn set_cosigners(&mut self, cosigners: Option<Arc<dyn Cosigners>>) {
-        self.cosigners = cosigners;
+        self.next.set_cosigners(cosigners);
     }
 
     /// The letters the catalog records, in order of registration.
@@ -359,10 +431,17 @@ impl Writer {
             .collect()
     }
 
-    /// Starts the writer on its own thread, with room for `pool_size` waiting
-    /// submissions and batches closing `interval` after their first arrival.
-    pub(crate) fn spawn(self, pool_size: usize, interval: Duration) -> Result<Sequencer, Error> {
+    /// Starts the writer and the pipeline's stages on threads of their own, with room
+    /// for `pool_size` waiting submissions and batches closing `interval` after their
+    /// first arrival.
+    pub(crate) fn spawn(mut self, pool_size: usize, interval: Duration) -> Result<Sequencer, Error> {
         let (tx, rx) = std::sync::mpsc::sync_channel(pool_size.max(1));
+        let waker = tx.clone();
+        // A full queue means the writer is not idle: it looks at the condition before it
+        // waits again.
+        self.next.spawn(Arc::new(move || {
+            let _ = waker.try_send(Msg::Wake);
+        }))?;
         let shared = self.shared.clone();
         let thread = std::thread::Builder::new()
             .name("signet-sequencer".into())
@@ -380,6 +459,8 @@ impl Writer {
         self.edge.size()
     }
 
+    /// Brings the catalog to the published head. Only while nothing is in the
+    /// pipeline: it then forgets every batch it kept a view of.
     fn sync_catalog(&mut self, rebuild: bool) -> Result<(), Error> {
         let head = self.shared.head();
         sync_catalog(
@@ -390,7 +471,13 @@ impl Writer {
             &self.log_key,
             rebuild,
         )?;
-        self.catalog_size = head.size;
+        self.shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.shared.set_catalog_behind(false);
+        self.shared.set_cataloged(head.size);
         Ok(())
     }
 
@@ -402,8 +489,13 @@ impl Writer {
                 stop = self.retry(&rx);
                 continue;
             }
+            if self.shared.catalog_behind() {
+                self.catch_up();
+                continue;
+            }
             let first = match rx.recv() {
                 Ok(Msg::Submit(p)) => p,
+                Ok(Msg::Wake) => continue,
                 Ok(Msg::Stop) | Err(_) => break,
             };
             // Submissions that queued up while the last batch was being written have
@@ -430,6 +522,7 @@ impl Writer {
                 };
                 match msg {
                     Msg::Submit(p) => batch.push(p),
+                    Msg::Wake => {}
                     Msg::Stop => {
                         stop = true;
                         break;
@@ -441,7 +534,10 @@ impl Writer {
         // Integrate whatever was queued before the stop; later arrivals are dropped with
         // the receiver, which answers their submitters that the log is closing.
         let mut rest = Vec::new();
-        while let Ok(Msg::Submit(p)) = rx.try_recv() {
+        while let Ok(msg) = rx.try_recv() {
+            let Msg::Submit(p) = msg else {
+                continue;
+            };
             rest.push(p);
             if rest.len() == self.max_batch {
                 self.integrate_guarded(std::mem::take(&mut rest));
@@ -450,7 +546,8 @@ impl Writer {
         if !rest.is_empty() {
             self.integrate_guarded(rest);
         }
-        tracing::info!(size = self.size(), "sequencer stopped");
+        self.next.finish();
+        tracing::info!(size = self.shared.head().size, "sequencer stopped");
     }
 
     /// After a failed write: recovers from the stored checkpoint, and while that fails,
@@ -485,6 +582,7 @@ impl Writer {
                 }
                 match rx.recv_timeout(left) {
                     Ok(Msg::Submit(p)) => self.refuse(p),
+                    Ok(Msg::Wake) => {}
                     Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return true,
                     Err(RecvTimeoutError::Timeout) => break,
                 }
@@ -507,11 +605,12 @@ impl Writer {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.integrate(batch)));
         if result.is_err() {
             tracing::error!("the sequencer panicked; refusing submissions until restart");
-            self.shared.set(Condition::Panicked);
+            self.shared.panicked();
         }
     }
 
-    /// Integrates one batch and answers every submitter.
+    /// Decides one batch, writes its tiles and hands it on to be committed, recorded and
+    /// answered; answers it at once when it cannot be.
     fn integrate(&mut self, batch: Vec<Submission>) {
         if self.shared.refusal().is_some() {
             for p in batch {
@@ -519,48 +618,20 @@ impl Writer {
             }
             return;
         }
-        let started = Instant::now();
-        let shared = self.shared.clone();
-        let metrics = &shared.metrics;
-        match self.try_integrate(&batch) {
-            Ok((decisions, head)) => {
-                metrics.batch_size.observe(batch.len() as f64);
-                for (p, decision) in batch.into_iter().zip(decisions) {
-                    match &decision {
-                        Decision::Append { .. } => match p.entry.statement() {
-                            Statement::Letter(_) => metrics.letters.add(1),
-                            Statement::Endorsement(_) => metrics.endorsements.add(1),
-                            Statement::Withdrawal(_) => metrics.withdrawals.add(1),
-                            // Appointments and moderations are few; the log's size counts
-                            // them with everything else.
-                            Statement::Moderator(_) | Statement::Moderation(_) => {}
-                        },
-                        Decision::Logged { .. } => metrics.duplicates.add(1),
-                        Decision::Conflict { .. } => metrics.conflicts.add(1),
-                        Decision::Refused(_) => metrics.rejected.add(1),
-                    }
-                    let answer = match decision {
-                        Decision::Refused(e) => Err(Error::Entry(e)),
-                        d => Ok((d, head.clone())),
-                    };
-                    let _ = p.reply.send(answer);
-                }
-                metrics
-                    .integration_seconds
-                    .observe(started.elapsed().as_secs_f64());
+        if self.shared.catalog_behind() && !self.catch_up() {
+            for p in batch {
+                let _ = p.reply.send(Err(Error::NotStored));
+            }
+            return;
+        }
+        match self.prepare(&batch) {
+            Ok(mut decided) => {
+                decided.replies = batch.into_iter().map(|p| p.reply).collect();
+                self.next.send(decided);
             }
             Err(e) => {
-                metrics.failed_batches.add(1);
-                // Say why before answering, so that whoever hears of the failure can ask.
-                if is_corruption(&e) {
-                    tracing::error!(error = %e, "a batch found the stored log corrupt; refusing submissions until restart");
-                    self.shared.set(Condition::Corrupt {
-                        reason: e.to_string(),
-                    });
-                } else {
-                    tracing::error!(error = %e, "a batch could not be made durable; reloading the log from storage");
-                    self.shared.failing(&e);
-                }
+                self.shared.metrics.failed_batches.add(1);
+                self.shared.failed(&e);
                 for p in batch {
                     let _ = p.reply.send(Err(Error::NotStored));
                 }
@@ -568,16 +639,34 @@ impl Writer {
         }
     }
 
-    /// After a failed batch: forget cached tiles, reload the edge from the stored
-    /// checkpoint (which may be the new one if only its directory fsync failed), write
-    /// that checkpoint again (making it durable before it is published, and proving that
-    /// storage takes writes again), and catch the catalog up.
+    /// After a failed record: once everything in the pipeline is recorded (or skipped),
+    /// catches the catalog up from the log, before anything more is decided through it.
+    /// False when that fails too (the log is then failing, and recovers as after a
+    /// failed batch).
+    fn catch_up(&mut self) -> bool {
+        self.next.drain();
+        match self.sync_catalog(false) {
+            Ok(()) => true,
+            Err(e) => {
+                self.shared.metrics.failed_batches.add(1);
+                self.shared.failed(&e);
+                false
+            }
+        }
+    }
+
+    /// After a failed batch: lets the pipeline drain (every batch in it fails), forgets
+    /// cached tiles, reloads the edge from the stored checkpoint (which may be a newer
+    /// one than the published one if only its directory fsync failed), writes that
+    /// checkpoint again (making it durable before it is published, and proving that
+    /// storage takes writes again), and catches the catalog up.
     ///
     /// The stored checkpoint must be the published one or a newer one (a batch whose
     /// checkpoint reached storage before its write reported failure). An older one means
     /// that something put an older checkpoint back behind the log's back: building on it
     /// would sign a fork, so that stops the log.
     fn recover(&mut self) -> Result<(), Error> {
+        self.next.drain();
         self.shared.reader.clear();
         let (head, edge) = load_edge(&self.shared.reader, &self.log_key)?;
         let published = self.shared.head();
@@ -585,7 +674,8 @@ impl Writer {
             return Err(Error::RolledBack {
                 dir: Default::default(),
                 reason: format!(
-                    "the stored checkpoint is of size {}, but this server already published                      size {}; restore the newer log, or see docs/operating.md, *Backups*",
+                    "the stored checkpoint is of size {}, but this server already published \
+                     size {}; restore the newer log, or see docs/operating.md, *Backups*",
                     head.size, published.size
                 ),
             });
@@ -597,51 +687,20 @@ impl Writer {
         self.sync_catalog(false)
     }
 
-    /// Asks the witnesses to cosign the durable checkpoint `signed` (one round per
-    /// batch) and stores the cosigned checkpoint durably in its place, so that what is
-    /// published, and served after a restart, carries the cosignatures. Without
-    /// cosignatures, or when the cosigned one cannot be stored, the checkpoint is
-    /// published as it is: fail open (docs/protocol.md, *Witnesses*).
-    fn witness(
-        &self,
-        mut signed: SignedCheckpoint,
-        text: String,
-        size: u64,
-    ) -> (SignedCheckpoint, String) {
-        let Some(cosigners) = &self.cosigners else {
-            return (signed, text);
-        };
-        let shared = self.shared.clone();
-        let proofs: ConsistencyProofs =
-            Arc::new(move |old| shared.reader.consistency(old, size, size));
-        let cosignatures = cosigners.cosign(&signed, proofs);
-        if cosignatures.is_empty() {
-            return (signed, text);
-        }
-        let plain = signed.clone();
-        for c in cosignatures {
-            signed.note_mut().push_signature(c);
-        }
-        let cosigned = signed.to_string();
-        match self
-            .storage
-            .swap_checkpoint(Some(text.as_bytes()), cosigned.as_bytes())
-        {
-            Ok(()) => (signed, cosigned),
-            Err(e) => {
-                tracing::error!(error = %e, size, "cannot store the cosigned checkpoint; publishing it without cosignatures");
-                (plain, text)
-            }
-        }
-    }
-
-    fn try_integrate(&mut self, batch: &[Submission]) -> Result<(Vec<Decision>, Arc<Head>), Error> {
+    /// Decides a batch through the catalog and the batches still in the pipeline, and
+    /// writes the tiles of what it appends durably. The result carries no replies yet.
+    fn prepare(&mut self, batch: &[Submission]) -> Result<Decided, Error> {
         let started = Instant::now();
-        if self.catalog_size != self.size() {
-            self.sync_catalog(false)?;
-        }
         let start = self.size();
-        let mut view = BatchView::new(&self.catalog, &mut self.letters, &self.log_key);
+        let earlier: Vec<Arc<Overlay>> = self
+            .shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect();
+        let mut view = BatchView::new(&self.catalog, &mut self.letters, &self.log_key, &earlier);
         let mut decisions = Vec::with_capacity(batch.len());
         let mut appended: Vec<&[u8]> = Vec::new();
         for p in batch {
@@ -672,83 +731,43 @@ impl Writer {
             }
             decisions.push(decision);
         }
-        let recorded = view.into_appended();
-        if appended.is_empty() {
-            return Ok((decisions, self.shared.head()));
-        }
+        let (overlay, rows) = view.finish();
         let decided = Instant::now();
-        let built = self
-            .edge
-            .append(&appended)
-            .map_err(Error::from)
-            .map_err(Error::internal("building the batch's tiles"))?;
-        self.storage.write_tiles(&built.tiles)?;
-        let tiles_written = Instant::now();
-        let size = built.edge.size();
-        let root = built.edge.root();
-        let checkpoint = Checkpoint {
-            origin: self.log_key.name().as_str().to_owned(),
-            size,
-            root,
-            extensions: Vec::new(),
+        let built = if appended.is_empty() {
+            None
+        } else {
+            let append = self
+                .edge
+                .append(&appended)
+                .map_err(Error::from)
+                .map_err(Error::internal("building the batch's tiles"))?;
+            self.storage.write_tiles(&append.tiles)?;
+            let built = Built {
+                size: append.edge.size(),
+                root: append.edge.root(),
+                hash_tiles: append.hash_tiles,
+                full: append.full,
+                tiles: append.tiles.len(),
+            };
+            self.edge = append.edge;
+            Some(built)
         };
-        let signed = checkpoint
-            .sign(&self.key)
-            .map_err(Error::from)
-            .map_err(Error::internal("signing the checkpoint"))?;
-        let text = signed.to_string();
-        self.storage
-            .swap_checkpoint(Some(self.shared.head().text.as_bytes()), text.as_bytes())?;
-        let committed = Instant::now();
-
-        // Committed: the tiles and the checkpoint are durable.
-        let built_tiles = built.tiles.len();
-        self.edge = built.edge;
-        let old_size = self.shared.head().size;
-        for (tile, hashes) in built.hash_tiles {
-            // The tile's version in the last tree, a partial one, is stale now: without
-            // this, every batch would leave one more partial tile in the cache, and after
-            // thousands of batches they would push out the full tiles proofs need.
-            if let Some(old) = signet_core::TileId::in_tree(tile.level, tile.index, old_size)
-                && old.width != tile.width
-            {
-                self.shared.reader.forget_hash_tile(old);
-            }
-            self.shared
-                .reader
-                .insert_hash_tile(tile, Arc::new(TileNodes::new(hashes)));
-        }
-        let (signed, text) = self.witness(signed, text, size);
-        let head = Arc::new(Head {
-            size,
-            root,
-            checkpoint: signed,
-            text,
-        });
-        self.shared.publish(head.clone());
-        for tile in built.full {
-            if let Err(e) = self.storage.delete_partial_tiles(tile) {
-                tracing::warn!(tile = %tile.path(), error = %e, "could not delete partial tiles");
-            }
-        }
-        let cataloged = self.catalog.record(&recorded, size, &root);
-        tracing::debug!(
-            entries = appended.len(),
-            tiles = built_tiles,
-            decide_us = (decided - started).as_micros() as u64,
-            tiles_us = (tiles_written - decided).as_micros() as u64,
-            checkpoint_us = (committed - tiles_written).as_micros() as u64,
-            catalog_us = committed.elapsed().as_micros() as u64,
-            "batch integrated"
-        );
-        match cataloged {
-            Ok(()) => self.catalog_size = size,
-            Err(e) => {
-                // The entries are durable and will be acknowledged; the catalog catches
-                // up from the log before the next batch is decided.
-                tracing::error!(error = %e, "the catalog could not record a batch; it will catch up");
-            }
-        }
-        Ok((decisions, head))
+        let overlay = Arc::new(overlay);
+        self.shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(overlay.clone());
+        Ok(Decided {
+            replies: Vec::new(),
+            kinds: batch.iter().map(|p| Kind::of(p.entry.statement())).collect(),
+            decisions,
+            built,
+            rows,
+            overlay,
+            started,
+            decide_us: (decided - started).as_micros() as u64,
+            tiles_us: decided.elapsed().as_micros() as u64,
+        })
     }
 }

@@ -934,3 +934,101 @@ async fn cached_reads_never_touch_storage_and_say_when_they_would() {
     assert_eq!(inclusion.unwrap(), proof.hashes);
     storage.set_fail_reads(false);
 }
+
+/// Polls `done` every 5 ms for at most 10 s; panics with `what` when it never holds.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// The pipeline (ARCHITECTURE.md, *The sequencer's pipeline*): batch N+1 is decided
+/// through batch N and its tiles are written while N's checkpoint is still being
+/// written; N+1 is answered only after N; and when N's checkpoint fails, N+1 fails too,
+/// since its decisions rest on N. After the log recovers, nothing of either is in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_batch_overlaps_the_checkpoint_and_fails_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(Faulty::new(FsStorage::open(dir.path()).unwrap()));
+    let log = Arc::new(Log::open_with(config(dir.path()), storage.clone()).unwrap());
+    let mut acked = Vec::new();
+
+    // A clean round first: a batch held at its checkpoint, the next one overlapping it,
+    // both acknowledged in order once the checkpoint goes through.
+    for (n, fail) in [(0, false), (1, true)] {
+        storage.hold_checkpoints();
+        let tiles_before = storage.tile_writes();
+        let endorsement = endorse(n, T0);
+        let first = tokio::spawn({
+            let (log, e) = (log.clone(), endorsement.clone());
+            async move { log.submit(e).await }
+        });
+        eventually("the first batch waits at its checkpoint", || {
+            storage.held_checkpoints() == 1
+        })
+        .await;
+        // The withdrawal is valid only because of the endorsement in flight.
+        let withdrawal = withdraw(n, T0 + 1);
+        let second = tokio::spawn({
+            let (log, e) = (log.clone(), withdrawal.clone());
+            async move { log.submit(e).await }
+        });
+        eventually("the second batch's tiles are written", || {
+            storage.tile_writes() == tiles_before + 2
+        })
+        .await;
+        assert_eq!(storage.held_checkpoints(), 1, "one checkpoint at a time");
+        assert!(!first.is_finished() && !second.is_finished());
+        if fail {
+            storage.set_fail_writes(true);
+        }
+        storage.release_checkpoints();
+        let (first, second) = (first.await.unwrap(), second.await.unwrap());
+        if !fail {
+            let (a, b) = (first.unwrap(), second.unwrap());
+            assert!(a.new && b.new);
+            assert_eq!(b.index, a.index + 1);
+            a.proof.verify(endorsement.bytes(), log.verifier()).unwrap();
+            b.proof.verify(withdrawal.bytes(), log.verifier()).unwrap();
+            acked.push((a.index, endorsement.bytes().to_vec()));
+            acked.push((b.index, withdrawal.bytes().to_vec()));
+            continue;
+        }
+        assert!(matches!(first, Err(Error::NotStored)), "{first:?}");
+        assert!(
+            matches!(second, Err(Error::NotStored | Error::Unavailable { .. })),
+            "the batch after a failed one must fail too: {second:?}"
+        );
+        storage.set_fail_writes(false);
+        eventually("the log recovers", || log.health().is_ok()).await;
+        // Neither entry is in the log: the withdrawal alone is refused, since its
+        // endorsement was never logged.
+        match log.submit(withdrawal.clone()).await {
+            Err(Error::Entry(e)) => assert!(e.to_string().contains("endorse"), "{e}"),
+            other => panic!("a withdrawal without its endorsement was taken: {other:?}"),
+        }
+        for e in [endorsement, withdrawal] {
+            let ack = log.submit(e.clone()).await.unwrap();
+            assert!(ack.new);
+            acked.push((ack.index, e.bytes().to_vec()));
+        }
+    }
+    check_log(&log, &acked);
+    // Everything acknowledged is in the catalog the moment the acknowledgement is read.
+    let page = log
+        .signatories(&SignatoryQuery {
+            letter: letter_id(),
+            q: None,
+            status: StatusFilter::Withdrawn,
+            after: None,
+            limit: 10,
+        })
+        .unwrap();
+    let names: Vec<&str> = page.items.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["Signer 0", "Signer 1"]);
+}

@@ -20,7 +20,10 @@ const GATE_LIMIT: Duration = Duration::from_secs(60);
 ///   with [`Faulty::complete_failed_writes`] a failing write is carried out in full
 ///   before it reports failure (a lost acknowledgement, such as a failed folder fsync);
 /// - [`Faulty::close_gate`] holds every `write_tiles` until [`Faulty::open_gate`], to
-///   keep the sequencer busy;
+///   keep the sequencer busy; [`Faulty::hold_checkpoints`] holds every
+///   `swap_checkpoint` until [`Faulty::release_checkpoints`] (and
+///   [`Faulty::held_checkpoints`] counts the swaps waiting), to keep a batch between its
+///   tiles and its checkpoint;
 /// - [`Faulty::set_broken`] makes every call fail as a process out of file descriptors
 ///   would (`Too many open files`) until it is unset: a transient fault;
 ///   [`Faulty::set_fail_writes`] and [`Faulty::set_fail_reads`] do the same for writes
@@ -41,6 +44,9 @@ pub struct Faulty<S> {
     read_delay: Mutex<Option<Duration>>,
     slow_reads: AtomicUsize,
     gate: Mutex<bool>,
+    checkpoint_gate: Mutex<bool>,
+    held: AtomicUsize,
+    tile_writes: AtomicUsize,
     changed: Condvar,
 }
 
@@ -60,6 +66,9 @@ impl<S: Storage> Faulty<S> {
             read_delay: Mutex::new(None),
             slow_reads: AtomicUsize::new(0),
             gate: Mutex::new(true),
+            checkpoint_gate: Mutex::new(true),
+            held: AtomicUsize::new(0),
+            tile_writes: AtomicUsize::new(0),
             changed: Condvar::new(),
         }
     }
@@ -131,9 +140,40 @@ impl<S: Storage> Faulty<S> {
         self.changed.notify_all();
     }
 
+    /// Holds every `swap_checkpoint` until [`Faulty::release_checkpoints`].
+    pub fn hold_checkpoints(&self) {
+        *self
+            .checkpoint_gate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = false;
+    }
+
+    /// Lets held and later checkpoint swaps through.
+    pub fn release_checkpoints(&self) {
+        *self
+            .checkpoint_gate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+        self.changed.notify_all();
+    }
+
+    /// How many checkpoint swaps are waiting at the checkpoint gate now.
+    pub fn held_checkpoints(&self) -> usize {
+        self.held.load(Ordering::SeqCst)
+    }
+
+    /// How many `write_tiles` calls got past the gate.
+    pub fn tile_writes(&self) -> usize {
+        self.tile_writes.load(Ordering::SeqCst)
+    }
+
     fn wait_at_gate(&self) -> Result<(), Error> {
+        self.wait_at(&self.gate)
+    }
+
+    fn wait_at(&self, gate: &Mutex<bool>) -> Result<(), Error> {
         let started = Instant::now();
-        let mut open = self.gate.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut open = gate.lock().unwrap_or_else(PoisonError::into_inner);
         while !*open {
             let Some(left) = GATE_LIMIT.checked_sub(started.elapsed()) else {
                 return Err(Error::Injected("the gate stayed closed"));
@@ -195,6 +235,10 @@ impl<S: Storage> Storage for Faulty<S> {
     }
 
     fn swap_checkpoint(&self, old: Option<&[u8]>, new: &[u8]) -> Result<(), Error> {
+        self.held.fetch_add(1, Ordering::SeqCst);
+        let waited = self.wait_at(&self.checkpoint_gate);
+        self.held.fetch_sub(1, Ordering::SeqCst);
+        waited?;
         self.writable()?;
         if self.fault() {
             if self.completes() {
@@ -223,6 +267,7 @@ impl<S: Storage> Storage for Faulty<S> {
 
     fn write_tiles(&self, tiles: &[(TileId, Vec<u8>)]) -> Result<(), Error> {
         self.wait_at_gate()?;
+        self.tile_writes.fetch_add(1, Ordering::SeqCst);
         self.writable()?;
         if self.fault() {
             let written = if self.completes() {
