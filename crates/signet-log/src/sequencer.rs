@@ -180,7 +180,10 @@ impl Shared {
 
     /// Moves the catalog's mark forward to `size`, waking readers that wait for it.
     pub(crate) fn set_cataloged(&self, size: u64) {
-        let mut cataloged = self.cataloged.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cataloged = self
+            .cataloged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         *cataloged = (*cataloged).max(size);
         self.cataloged_changed.notify_all();
     }
@@ -188,7 +191,10 @@ impl Shared {
     /// Waits, at most `timeout`, until the catalog reflects the log of `size` entries;
     /// false if it does not by then.
     fn wait_cataloged(&self, size: u64, timeout: Duration) -> bool {
-        let cataloged = self.cataloged.lock().unwrap_or_else(PoisonError::into_inner);
+        let cataloged = self
+            .cataloged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let (cataloged, _) = self
             .cataloged_changed
             .wait_timeout_while(cataloged, timeout, |c| *c < size)
@@ -434,7 +440,11 @@ impl Writer {
     /// Starts the writer and the pipeline's stages on threads of their own, with room
     /// for `pool_size` waiting submissions and batches closing `interval` after their
     /// first arrival.
-    pub(crate) fn spawn(mut self, pool_size: usize, interval: Duration) -> Result<Sequencer, Error> {
+    pub(crate) fn spawn(
+        mut self,
+        pool_size: usize,
+        interval: Duration,
+    ) -> Result<Sequencer, Error> {
         let (tx, rx) = std::sync::mpsc::sync_channel(pool_size.max(1));
         let waker = tx.clone();
         // A full queue means the writer is not idle: it looks at the condition before it
@@ -760,7 +770,10 @@ impl Writer {
             .push_back(overlay.clone());
         Ok(Decided {
             replies: Vec::new(),
-            kinds: batch.iter().map(|p| Kind::of(p.entry.statement())).collect(),
+            kinds: batch
+                .iter()
+                .map(|p| Kind::of(p.entry.statement()))
+                .collect(),
             decisions,
             built,
             rows,
