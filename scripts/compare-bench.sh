@@ -1,7 +1,8 @@
 #!/bin/bash
-# The reshape comparison of BENCHMARKS.md in one run: the same commands against two
-# sets of release binaries, one after the other, on fresh servers on loopback.
-# usage: scripts/compare-bench.sh DIR_A DIR_B   (each holding signet-server, signet-bench, signet)
+# The before-and-after comparisons of BENCHMARKS.md in one run: the same commands against
+# two or more sets of release binaries, one after the other, on fresh servers on loopback.
+# usage: scripts/compare-bench.sh DIR_A DIR_B [DIR_C ...]
+#        (each holding signet-server, signet-bench, signet; reported as A, B, C, ...)
 LET=${LETTERS:-$(cd "$(dirname "$0")/.." && pwd)/registry-data/letters}
 one() {
   local B=$1 tag=$2
@@ -20,4 +21,9 @@ one() {
   kill $PID; wait $PID 2>/dev/null
 }
 work=$(mktemp -d); cd "$work"
-one $1 A; one $2 B
+tags=(A B C D E F)
+i=0
+for dir in "$@"; do
+  one "$dir" "${tags[$i]}"
+  i=$((i + 1))
+done

@@ -110,7 +110,8 @@ pub struct LogMetrics {
     pub failed_batches: Counter,
     /// Submissions per integrated batch.
     pub batch_size: Histogram,
-    /// Time to integrate a batch: decide, write tiles, checkpoint and catalog.
+    /// Time from a batch's start to its answers: decide, write tiles, checkpoint (the
+    /// catalog records the batch after that).
     pub integration_seconds: Histogram,
 }
 

@@ -7,12 +7,18 @@
 //! there and picked up by the recheck loop, which also re-checks every claim of every
 //! shown signer once its last check is older than `--identity-recheck`, and checks
 //! every claim the catalog has no result for (after a rebuild, say).
+//!
+//! Checks yield to submissions. A check costs a TLS handshake or a DNS query, several
+//! signature verifications' worth of CPU, on the cores that acknowledge entries. So while
+//! the log is taking submissions, checks start at most one per `busy_gap` (100 ms); once
+//! no submission has come for `quiet_after` (250 ms), up to `workers` run at once. The
+//! queue stays bounded either way, and the recheck loop picks up whatever it drops.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use signet_core::entry::IdentityClaim;
 use signet_core::{Entry, Statement};
@@ -29,6 +35,10 @@ pub struct IdentitySettings {
     pub workers: usize,
     /// Claims waiting for a check; more wait for the recheck loop.
     pub queue: usize,
+    /// While the log takes submissions, one check starts at most this often.
+    pub busy_gap: Duration,
+    /// The log counts as quiet once no submission has come for this long.
+    pub quiet_after: Duration,
 }
 
 impl Default for IdentitySettings {
@@ -37,6 +47,8 @@ impl Default for IdentitySettings {
             recheck: Duration::from_secs(24 * 3600),
             workers: 32,
             queue: 4096,
+            busy_gap: Duration::from_millis(100),
+            quiet_after: Duration::from_millis(250),
         }
     }
 }
@@ -84,12 +96,13 @@ impl IdentityChecks {
             pending: Mutex::new(HashSet::new()),
             counters: Counters::default(),
         });
+        let pace = Pace::new(settings.quiet_after, settings.busy_gap, Instant::now());
         tokio::spawn(run_pool(
             log.clone(),
             Arc::new(checker),
             inner.clone(),
             rx,
-            settings.workers.max(1),
+            (settings.workers.max(1), pace),
         ));
         tokio::spawn(recheck_loop(log, inner.clone(), settings.recheck));
         IdentityChecks { inner: Some(inner) }
@@ -168,16 +181,79 @@ impl Inner {
     }
 }
 
-/// Takes claims off the queue and checks up to `workers` at once.
+/// When the next check may start: at once while the log is quiet, and one per `busy_gap`
+/// while it takes submissions.
+#[derive(Debug)]
+struct Pace {
+    quiet_after: Duration,
+    busy_gap: Duration,
+    /// The log's activity count when last looked at, and when it last changed.
+    seen: u64,
+    changed: Instant,
+    /// While busy, the earliest start of the next check.
+    next: Instant,
+}
+
+impl Pace {
+    fn new(quiet_after: Duration, busy_gap: Duration, now: Instant) -> Pace {
+        Pace {
+            quiet_after,
+            busy_gap,
+            seen: 0,
+            changed: now.checked_sub(quiet_after).unwrap_or(now),
+            next: now,
+        }
+    }
+
+    /// Given the log's activity count (anything that changes with every submission) at
+    /// `now`: `None` to start a check now, or how long to wait before asking again.
+    fn poll(&mut self, activity: u64, now: Instant) -> Option<Duration> {
+        if activity != self.seen {
+            self.seen = activity;
+            self.changed = now;
+        }
+        if now.saturating_duration_since(self.changed) >= self.quiet_after {
+            return None;
+        }
+        if now >= self.next {
+            self.next = now + self.busy_gap;
+            return None;
+        }
+        Some((self.next - now).min(self.quiet_after))
+    }
+}
+
+/// A count that changes with every submission the log answers or refuses.
+fn activity(log: &Log) -> u64 {
+    let m = log.metrics();
+    [
+        &m.letters,
+        &m.endorsements,
+        &m.withdrawals,
+        &m.duplicates,
+        &m.rejected,
+        &m.conflicts,
+        &m.overloaded,
+        &m.failed_batches,
+    ]
+    .iter()
+    .map(|c| c.get())
+    .fold(0u64, u64::wrapping_add)
+}
+
+/// Takes claims off the queue and checks up to `workers` at once, paced by `pace`.
 async fn run_pool(
     log: Arc<Log>,
     checker: Arc<Checker>,
     inner: Arc<Inner>,
     mut rx: mpsc::Receiver<Job>,
-    workers: usize,
+    (workers, mut pace): (usize, Pace),
 ) {
     let permits = Arc::new(Semaphore::new(workers));
     while let Some(job) = rx.recv().await {
+        while let Some(wait) = pace.poll(activity(&log), Instant::now()) {
+            tokio::time::sleep(wait).await;
+        }
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;
         };
@@ -368,6 +444,30 @@ pub fn recheck_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checks_yield_to_submissions() {
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut pace = Pace::new(ms(250), ms(100), t0);
+        // Quiet from the start: every check starts at once.
+        for _ in 0..5 {
+            assert_eq!(pace.poll(0, t0), None);
+        }
+        // Submissions arrive: one check, then the next only a gap later.
+        assert_eq!(pace.poll(7, t0 + ms(10)), None);
+        assert_eq!(pace.poll(9, t0 + ms(20)), Some(ms(90)));
+        assert_eq!(pace.poll(12, t0 + ms(60)), Some(ms(50)));
+        assert_eq!(pace.poll(15, t0 + ms(110)), None);
+        assert_eq!(pace.poll(15, t0 + ms(120)), Some(ms(90)));
+        // The last submission came at 110 ms: still busy at 300 ms (one check, then a
+        // gap), and quiet from 360 ms on, with no gap.
+        assert_eq!(pace.poll(15, t0 + ms(300)), None);
+        assert_eq!(pace.poll(15, t0 + ms(300)), Some(ms(100)));
+        assert_eq!(pace.poll(15, t0 + ms(360)), None);
+        assert_eq!(pace.poll(15, t0 + ms(360)), None);
+        assert_eq!(pace.poll(15, t0 + ms(361)), None);
+    }
 
     #[test]
     fn recheck_durations() {
