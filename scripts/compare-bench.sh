@@ -5,7 +5,7 @@
 #        (each holding signet-server, signet-bench, signet; reported as A, B, C, ...)
 LET=${LETTERS:-$(cd "$(dirname "$0")/.." && pwd)/registry-data/letters}
 one() {
-  local B=$1 tag=$2
+  local B=$1 tag=$2 i
   echo "== $tag audit"
   $B/signet-bench audit --entries 100000 --letters $LET 2>&1 | grep -E 'audit|R_audit|verify_strict|ingest' | head -8
   rm -rf d; mkdir d
@@ -22,8 +22,8 @@ one() {
 }
 work=$(mktemp -d); cd "$work"
 tags=(A B C D E F)
-i=0
+n=0
 for dir in "$@"; do
-  one "$dir" "${tags[$i]}"
-  i=$((i + 1))
+  one "$dir" "${tags[$n]}"
+  n=$((n + 1))
 done

@@ -37,9 +37,12 @@ use crate::tree::TileNodes;
 use crate::witness::{ConsistencyProofs, Cosigners};
 use crate::{Error, Storage};
 
-/// Batches waiting between the writer and the committer: one, so that the writer is at
-/// most one batch ahead of the checkpoint being written.
-const COMMIT_QUEUE: usize = 1;
+/// Batches waiting between the writer and the committer: none. The writer hands a batch
+/// over only when the committer takes it, so it is at most one batch ahead of the
+/// checkpoint being written, and the submissions that arrive meanwhile make the next
+/// batch larger instead of making more batches (each batch pays for a checkpoint and,
+/// with witnesses, a round of cosignatures).
+const COMMIT_QUEUE: usize = 0;
 /// Batches waiting for the recorder before the committer waits for it.
 const RECORD_QUEUE: usize = 16;
 
