@@ -111,7 +111,7 @@ struct Beside {
     _witnesses: Vec<Server>,
 }
 
-/// A fixture site that answers `/k/<n>` with signer `n`'s token (or stalls), and the
+/// A fixture site that answers `/k/<n>-<key>` with signer `n`'s token (or stalls), and the
 /// claims that point at it.
 fn claims(fixtures: &Fixtures, hang: bool) -> Result<Claims> {
     let site = fixtures.site("bench.signet.test");
@@ -120,7 +120,14 @@ fn claims(fixtures: &Fixtures, hang: bool) -> Result<Claims> {
     IdentityClaim::parse(&site.url("/k/0"))
         .map_err(|e| anyhow::anyhow!("the fixture site's claims do not parse: {e}"))?;
     let f = move |signer: usize, key: &signet_core::SigningKey| {
-        let path = format!("/k/{signer}");
+        // The path names the key, not only the signer's number: the closed and the open
+        // loop each number their signers from 0, and a check that runs after the open
+        // loop has started must still find the page of the key it checks.
+        let id: String = key.verifier().public_key()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let path = format!("/k/{signer}-{id}");
         let body = format!("<p>{}</p>\n", token_for(key.verifier().public_key())).into_bytes();
         site.set(
             &path,
