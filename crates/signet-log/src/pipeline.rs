@@ -20,8 +20,8 @@
 //! Both stages run on threads of their own once the log runs; before that (the log's own
 //! entries at start) they run inline on the caller's thread, in the same order.
 
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
-use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -165,15 +165,6 @@ enum Stages {
     },
 }
 
-impl std::fmt::Debug for ToCommit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ToCommit::Batch(_) => "Batch",
-            ToCommit::Drain(_) => "Drain",
-        })
-    }
-}
-
 impl Committer {
     pub(crate) fn new(shared: Arc<Shared>, storage: Arc<dyn Storage>, key: SigningKey) -> Self {
         Committer {
@@ -187,22 +178,22 @@ impl Committer {
 
     /// Commits one batch and answers its submitters; what the recorder should record, or
     /// `None` when the batch failed.
-    fn commit(&mut self, d: Decided) -> Option<Committed> {
+    fn commit(&mut self, mut d: Decided) -> Option<Committed> {
         if self.poisoned {
-            for reply in d.replies {
-                let _ = reply.send(Err(Error::NotStored));
-            }
+            not_stored(d.replies);
             return None;
         }
         let committed = Instant::now();
-        let head = match &d.built {
+        let head = match &mut d.built {
             // Nothing appended: the answers (duplicates, conflicts, refusals) may name
             // entries of earlier batches, which are all published by now.
             None => self.shared.head(),
             Some(built) => match self.store_checkpoint(built) {
                 Ok(head) => head,
                 Err(e) => {
-                    self.fail(&e, d.replies);
+                    // Every later batch fails too, until the writer drains the pipeline.
+                    self.poisoned = true;
+                    self.shared.fail_batch(&e, d.replies);
                     return None;
                 }
             },
@@ -254,8 +245,8 @@ impl Committer {
     }
 
     /// Signs the checkpoint of `built`, swaps it in place of the published one, has it
-    /// cosigned, and publishes it.
-    fn store_checkpoint(&self, built: &Built) -> Result<Arc<Head>, Error> {
+    /// cosigned, and publishes it. Its hash tiles move into the readers' cache.
+    fn store_checkpoint(&self, built: &mut Built) -> Result<Arc<Head>, Error> {
         let (size, root) = (built.size, built.root);
         let published = self.shared.head();
         let checkpoint = Checkpoint {
@@ -274,7 +265,7 @@ impl Committer {
 
         // Committed: the tiles and the checkpoint are durable.
         let reader = &self.shared.reader;
-        for (tile, hashes) in &built.hash_tiles {
+        for (tile, hashes) in std::mem::take(&mut built.hash_tiles) {
             // The tile's version in the last tree, a partial one, is stale now: without
             // this, every batch would leave one more partial tile in the cache, and after
             // thousands of batches they would push out the full tiles proofs need.
@@ -283,7 +274,7 @@ impl Committer {
             {
                 reader.forget_hash_tile(old);
             }
-            reader.insert_hash_tile(*tile, Arc::new(TileNodes::new(hashes.clone())));
+            reader.insert_hash_tile(tile, Arc::new(TileNodes::new(hashes)));
         }
         let (signed, text) = self.witness(signed, text, size);
         let head = Arc::new(Head {
@@ -294,18 +285,6 @@ impl Committer {
         });
         self.shared.publish(head.clone());
         Ok(head)
-    }
-
-    /// Fails a batch: says why, marks the log failing (or corrupt), answers the batch's
-    /// submitters, and fails every later batch until the writer drains the pipeline.
-    fn fail(&mut self, e: &Error, replies: Vec<Reply>) {
-        self.shared.metrics.failed_batches.add(1);
-        // Say why before answering, so that whoever hears of the failure can ask.
-        self.shared.failed(e);
-        self.poisoned = true;
-        for reply in replies {
-            let _ = reply.send(Err(Error::NotStored));
-        }
     }
 
     /// Asks the witnesses to cosign the durable checkpoint `signed` (one round per
@@ -433,9 +412,7 @@ impl Next {
                     to_commit.send(ToCommit::Batch(d))
                 {
                     // The committer is gone (it panicked): nothing can be made durable.
-                    for reply in d.replies {
-                        let _ = reply.send(Err(Error::NotStored));
-                    }
+                    not_stored(d.replies);
                 }
             }
         }
@@ -516,6 +493,13 @@ impl Next {
     }
 }
 
+/// Answers every submitter of a batch that was not made durable.
+pub(crate) fn not_stored(replies: impl IntoIterator<Item = Reply>) {
+    for reply in replies {
+        let _ = reply.send(Err(Error::NotStored));
+    }
+}
+
 fn run_committer(
     committer: &mut Committer,
     batches: &Receiver<ToCommit>,
@@ -544,16 +528,5 @@ fn run_committer(
             // The recorder is gone (it panicked); the log refuses submissions already.
             committer.poisoned = true;
         }
-    }
-}
-
-impl Shared {
-    /// Lets go of a recorded batch's overlay and moves the catalog's mark to `size`.
-    fn recorded(&self, overlay: &Arc<Overlay>, size: u64) {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|o| !Arc::ptr_eq(o, overlay));
-        self.set_cataloged(size);
     }
 }

@@ -32,7 +32,7 @@ use crate::catalog::{Catalog, LetterInfo};
 use crate::decider::{BatchView, Letters, Overlay};
 use crate::head::Head;
 use crate::metrics::LogMetrics;
-use crate::pipeline::{Built, Committer, Decided, Kind, Next, Recorder};
+use crate::pipeline::{Built, Committer, Decided, Kind, Next, Recorder, Reply, not_stored};
 use crate::recovery::{is_corruption, load_edge};
 use crate::replay::sync_catalog;
 use crate::tree::TreeReader;
@@ -163,6 +163,23 @@ impl Shared {
             tracing::error!(error = %e, "a batch could not be made durable; reloading the log from storage");
             self.failing(e);
         }
+    }
+
+    /// Fails a batch that was not made durable: says why (before answering, so that
+    /// whoever hears of the failure can ask), counts it, and answers its submitters.
+    pub(crate) fn fail_batch(&self, e: &Error, replies: impl IntoIterator<Item = Reply>) {
+        self.metrics.failed_batches.add(1);
+        self.failed(e);
+        not_stored(replies);
+    }
+
+    /// Lets go of a recorded batch's overlay and moves the catalog's mark to `size`.
+    pub(crate) fn recorded(&self, overlay: &Arc<Overlay>, size: u64) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|o| !Arc::ptr_eq(o, overlay));
+        self.set_cataloged(size);
     }
 
     /// Records that a stage of the sequencer panicked (a bug).
@@ -500,7 +517,9 @@ impl Writer {
                 continue;
             }
             if self.shared.catalog_behind() {
-                self.catch_up();
+                if let Err(e) = self.catch_up_if_behind() {
+                    self.shared.failed(&e);
+                }
                 continue;
             }
             let first = match rx.recv() {
@@ -628,41 +647,29 @@ impl Writer {
             }
             return;
         }
-        if self.shared.catalog_behind() && !self.catch_up() {
-            for p in batch {
-                let _ = p.reply.send(Err(Error::NotStored));
-            }
-            return;
-        }
-        match self.prepare(&batch) {
+        let decided = match self.catch_up_if_behind() {
+            Ok(()) => self.prepare(&batch),
+            Err(e) => Err(e),
+        };
+        let replies = batch.into_iter().map(|p| p.reply);
+        match decided {
             Ok(mut decided) => {
-                decided.replies = batch.into_iter().map(|p| p.reply).collect();
+                decided.replies = replies.collect();
                 self.next.send(decided);
             }
-            Err(e) => {
-                self.shared.metrics.failed_batches.add(1);
-                self.shared.failed(&e);
-                for p in batch {
-                    let _ = p.reply.send(Err(Error::NotStored));
-                }
-            }
+            Err(e) => self.shared.fail_batch(&e, replies),
         }
     }
 
     /// After a failed record: once everything in the pipeline is recorded (or skipped),
     /// catches the catalog up from the log, before anything more is decided through it.
-    /// False when that fails too (the log is then failing, and recovers as after a
-    /// failed batch).
-    fn catch_up(&mut self) -> bool {
-        self.next.drain();
-        match self.sync_catalog(false) {
-            Ok(()) => true,
-            Err(e) => {
-                self.shared.metrics.failed_batches.add(1);
-                self.shared.failed(&e);
-                false
-            }
+    /// An error fails the log, which then recovers as after a failed batch.
+    fn catch_up_if_behind(&mut self) -> Result<(), Error> {
+        if !self.shared.catalog_behind() {
+            return Ok(());
         }
+        self.next.drain();
+        self.sync_catalog(false)
     }
 
     /// After a failed batch: lets the pipeline drain (every batch in it fails), forgets

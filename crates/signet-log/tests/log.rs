@@ -71,6 +71,20 @@ fn withdraw(n: u32, time: u64) -> Entry {
     .unwrap()
 }
 
+/// The names of the letter's withdrawn signers (the first ten), as the catalog lists them.
+fn withdrawn(log: &Log) -> Vec<String> {
+    let page = log
+        .signatories(&SignatoryQuery {
+            letter: letter_id(),
+            q: None,
+            status: StatusFilter::Withdrawn,
+            after: None,
+            limit: 10,
+        })
+        .unwrap();
+    page.items.into_iter().map(|s| s.name).collect()
+}
+
 /// Re-checks the whole stored log with independent code: every entry re-read, the root
 /// recomputed from all leaves, the checkpoint's signature, the rules of state replayed,
 /// and every acknowledged entry where it was acknowledged.
@@ -148,17 +162,7 @@ async fn first_start_registers_the_letters_and_restart_keeps_everything() {
     assert_eq!(log.head().text, head.text, "same checkpoint after restart");
     assert_eq!(log.verifier(), &vkey, "same key");
     check_log(&log, &acked);
-    let page = log
-        .signatories(&SignatoryQuery {
-            letter: letter_id(),
-            q: None,
-            status: StatusFilter::Withdrawn,
-            after: None,
-            limit: 10,
-        })
-        .unwrap();
-    assert_eq!(page.items.len(), 1);
-    assert_eq!(page.items[0].name, "Signer 3");
+    assert_eq!(withdrawn(&log), ["Signer 3"]);
     // A restart registers nothing twice.
     assert_eq!(log.head().size, 42);
     let mode = std::fs::metadata(dir.path().join("log.key")).unwrap();
@@ -1020,15 +1024,5 @@ async fn the_next_batch_overlaps_the_checkpoint_and_fails_with_it() {
     }
     check_log(&log, &acked);
     // Everything acknowledged is in the catalog the moment the acknowledgement is read.
-    let page = log
-        .signatories(&SignatoryQuery {
-            letter: letter_id(),
-            q: None,
-            status: StatusFilter::Withdrawn,
-            after: None,
-            limit: 10,
-        })
-        .unwrap();
-    let names: Vec<&str> = page.items.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["Signer 0", "Signer 1"]);
+    assert_eq!(withdrawn(&log), ["Signer 0", "Signer 1"]);
 }

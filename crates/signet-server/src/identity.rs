@@ -96,13 +96,19 @@ impl IdentityChecks {
             pending: Mutex::new(HashSet::new()),
             counters: Counters::default(),
         });
-        let pace = Pace::new(settings.quiet_after, settings.busy_gap, Instant::now());
+        let pace = Pace::new(
+            activity(&log),
+            settings.quiet_after,
+            settings.busy_gap,
+            Instant::now(),
+        );
         tokio::spawn(run_pool(
             log.clone(),
             Arc::new(checker),
             inner.clone(),
             rx,
-            (settings.workers.max(1), pace),
+            settings.workers.max(1),
+            pace,
         ));
         tokio::spawn(recheck_loop(log, inner.clone(), settings.recheck));
         IdentityChecks { inner: Some(inner) }
@@ -195,11 +201,12 @@ struct Pace {
 }
 
 impl Pace {
-    fn new(quiet_after: Duration, busy_gap: Duration, now: Instant) -> Pace {
+    /// A pace that counts the log as quiet until `activity` changes.
+    fn new(activity: u64, quiet_after: Duration, busy_gap: Duration, now: Instant) -> Pace {
         Pace {
             quiet_after,
             busy_gap,
-            seen: 0,
+            seen: activity,
             changed: now.checked_sub(quiet_after).unwrap_or(now),
             next: now,
         }
@@ -247,7 +254,8 @@ async fn run_pool(
     checker: Arc<Checker>,
     inner: Arc<Inner>,
     mut rx: mpsc::Receiver<Job>,
-    (workers, mut pace): (usize, Pace),
+    workers: usize,
+    mut pace: Pace,
 ) {
     let permits = Arc::new(Semaphore::new(workers));
     while let Some(job) = rx.recv().await {
@@ -449,7 +457,7 @@ mod tests {
     fn checks_yield_to_submissions() {
         let ms = Duration::from_millis;
         let t0 = Instant::now();
-        let mut pace = Pace::new(ms(250), ms(100), t0);
+        let mut pace = Pace::new(0, ms(250), ms(100), t0);
         // Quiet from the start: every check starts at once.
         for _ in 0..5 {
             assert_eq!(pace.poll(0, t0), None);
