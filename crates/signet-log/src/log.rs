@@ -34,6 +34,9 @@ use crate::{Error, Storage};
 /// The longest a catalog read waits for the catalog to record what was acknowledged.
 const CATALOG_WAIT: Duration = Duration::from_secs(2);
 
+/// How often the catalog's WAL is checkpointed into the database in the background.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
 /// The origin of a new log when none is given: a schema-less URL naming this machine.
 pub const DEFAULT_ORIGIN: &str = "localhost/signet";
 
@@ -181,7 +184,7 @@ impl Log {
         writer.set_cosigners(config.cosigners.clone());
         let (stop_checkpointer, stop) = std::sync::mpsc::channel();
         let checkpointer =
-            Catalog::spawn_checkpointer(catalog_path.clone(), Duration::from_millis(500), stop)?;
+            Catalog::spawn_checkpointer(catalog_path.clone(), CHECKPOINT_EVERY, stop)?;
 
         let letters_dir = config
             .letters_dir

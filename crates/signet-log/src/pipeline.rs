@@ -365,6 +365,13 @@ impl Recorder {
                         "batch recorded"
                     );
                 }
+                // Readers already see the batch; keeping the WAL small only delays the
+                // next record.
+                match self.catalog.bound_wal(crate::catalog::WAL_LIMIT) {
+                    Ok(true) => tracing::debug!("catalog WAL emptied"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "the catalog WAL could not be emptied"),
+                }
             }
             Err(e) => {
                 // The entries are durable and acknowledged; the writer catches the
