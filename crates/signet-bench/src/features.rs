@@ -14,6 +14,12 @@
 //! Each phase runs a closed loop (`--count` entries at `--concurrency`: its capacity),
 //! then an open loop at `--rate` entries/s (default: half of the `plain` phase's
 //! capacity) for its latency.
+//!
+//! This machine drifts: the same phase run twice in a row can differ by a quarter. So
+//! each phase measures the `verify_strict` yardstick just before its closed loop, and a
+//! feature phase is compared with the plain phases run just before and just after it
+//! (`plain,claims,plain,claims,plain` gives each claims phase two neighbours), by the
+//! ratio of their ingest rates to their yardsticks.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,10 +89,71 @@ pub struct PhaseOutcome {
     pub open: Outcome,
     /// Server CPU per acknowledged entry in the closed loop, microseconds.
     pub server_cpu_us_per_entry: Option<f64>,
+    /// The single-core `verify_strict` rate measured just before the closed loop.
+    pub verify_strict_per_s: f64,
+    /// The closed loop's rate divided by that yardstick.
+    pub r_ingest: f64,
+    /// Against the plain phases next to this one (none for a plain phase, or without a
+    /// plain phase): see [`against_plain`].
+    pub against_plain: Option<AgainstPlain>,
     /// The server's identity and witness counters at the end of the phase (from
     /// `/metrics`): claims that held or failed, claims left to the recheck loop, and
     /// each witness's answers.
     pub metrics: BTreeMap<String, f64>,
+}
+
+/// A feature phase against the plain phases run next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AgainstPlain {
+    /// Its `r_ingest` divided by the mean `r_ingest` of its plain neighbours.
+    pub r_ratio: f64,
+    /// Its open loop's p50 and p99 minus the mean of its neighbours', milliseconds.
+    pub delta_p50_ms: f64,
+    /// See `delta_p50_ms`.
+    pub delta_p99_ms: f64,
+    /// How many plain neighbours it was compared with (1 or 2).
+    pub neighbours: usize,
+}
+
+/// What [`against_plain`] needs of a phase.
+#[derive(Debug, Clone, Copy)]
+pub struct Figures {
+    /// Which configuration.
+    pub phase: Phase,
+    /// Closed-loop rate ÷ yardstick.
+    pub r_ingest: f64,
+    /// The open loop's p50, ms.
+    pub p50_ms: f64,
+    /// The open loop's p99, ms.
+    pub p99_ms: f64,
+}
+
+/// Each phase against its plain neighbours: the nearest plain phase before it and the
+/// nearest after it, in the order run. `None` for plain phases and for a phase with no
+/// plain phase on either side.
+pub fn against_plain(phases: &[Figures]) -> Vec<Option<AgainstPlain>> {
+    (0..phases.len())
+        .map(|i| {
+            if phases[i].phase == Phase::Plain {
+                return None;
+            }
+            let before = phases[..i].iter().rev().find(|p| p.phase == Phase::Plain);
+            let after = phases[i + 1..].iter().find(|p| p.phase == Phase::Plain);
+            let neighbours: Vec<&Figures> = before.into_iter().chain(after).collect();
+            if neighbours.is_empty() {
+                return None;
+            }
+            let n = neighbours.len() as f64;
+            let mean = |f: fn(&Figures) -> f64| neighbours.iter().map(|p| f(p)).sum::<f64>() / n;
+            let p = &phases[i];
+            Some(AgainstPlain {
+                r_ratio: p.r_ingest / mean(|p| p.r_ingest),
+                delta_p50_ms: p.p50_ms - mean(|p| p.p50_ms),
+                delta_p99_ms: p.p99_ms - mean(|p| p.p99_ms),
+                neighbours: neighbours.len(),
+            })
+        })
+        .collect()
 }
 
 /// The outcome (the `--json` schema of `signet-bench features` in README.md).
@@ -281,6 +348,7 @@ pub fn run(options: &Options) -> Result<FeaturesOutcome> {
             .tempdir()
             .context("cannot create a temporary directory")?;
         let (server, beside, claims) = start(phase, options, tmp.path(), &server_bin)?;
+        let verify_strict_per_s = stats::verify_strict_rate(options.verify_time)?;
         eprintln!(
             "signet-bench: phase {phase:?}: closed loop, {} entries",
             options.count
@@ -312,11 +380,26 @@ pub fn run(options: &Options) -> Result<FeaturesOutcome> {
         drop(beside);
         phases.push(PhaseOutcome {
             phase,
+            r_ingest: closed.throughput_per_s / verify_strict_per_s,
             closed,
             open,
             server_cpu_us_per_entry,
+            verify_strict_per_s,
+            against_plain: None,
             metrics,
         });
+    }
+    let figures: Vec<Figures> = phases
+        .iter()
+        .map(|p| Figures {
+            phase: p.phase,
+            r_ingest: p.r_ingest,
+            p50_ms: p.open.latency_ms.p50,
+            p99_ms: p.open.latency_ms.p99,
+        })
+        .collect();
+    for (p, a) in phases.iter_mut().zip(against_plain(&figures)) {
+        p.against_plain = a;
     }
     let verify_rate = stats::verify_strict_rate(options.verify_time)?;
     Ok(FeaturesOutcome {
@@ -328,53 +411,136 @@ pub fn run(options: &Options) -> Result<FeaturesOutcome> {
     })
 }
 
-/// The text report: one line per phase, with its ratios to the first phase.
+/// The text report: one line per phase, with its ratio to the first phase and, for a
+/// feature phase, its figures against its plain neighbours; then the mean of those per
+/// feature.
 pub fn text(o: &FeaturesOutcome) -> String {
     let mut out = format!(
         "signet-bench features: each phase on a fresh server; open loops at {:.0} entries/s\n\
-         {:<10} {:>10} {:>8} {:>11} {:>9} {:>9} {:>9} {:>9}\n",
+         {:<10} {:>10} {:>8} {:>9} {:>7} {:>11} {:>8} {:>8} {:>9} {:>9} {:>9}\n",
         o.rate,
         "phase",
         "entries/s",
         "ratio",
+        "verify/s",
+        "R",
         "CPU µs/ent",
         "p50 ms",
         "p99 ms",
+        "R/plain",
         "Δp50 ms",
         "Δp99 ms"
     );
+    let name = |p: &PhaseOutcome| format!("{:?}", p.phase).to_lowercase();
     let first = o.phases.first();
     for p in &o.phases {
-        let (ratio, d50, d99) = first.map_or((1.0, 0.0, 0.0), |f| {
-            (
-                p.closed.throughput_per_s / f.closed.throughput_per_s,
-                p.open.latency_ms.p50 - f.open.latency_ms.p50,
-                p.open.latency_ms.p99 - f.open.latency_ms.p99,
-            )
+        let ratio = first.map_or(1.0, |f| {
+            p.closed.throughput_per_s / f.closed.throughput_per_s
         });
+        let against = p.against_plain.map_or_else(
+            || format!("{:>9} {:>9} {:>9}", "-", "-", "-"),
+            |a| {
+                format!(
+                    "{:>9.3} {:>+9.2} {:>+9.2}",
+                    a.r_ratio, a.delta_p50_ms, a.delta_p99_ms
+                )
+            },
+        );
         out.push_str(&format!(
-            "{:<10} {:>10.0} {:>8.3} {:>11.0} {:>9.2} {:>9.2} {:>+9.2} {:>+9.2}\n",
-            format!("{:?}", p.phase).to_lowercase(),
+            "{:<10} {:>10.0} {:>8.3} {:>9.0} {:>7.3} {:>11.0} {:>8.2} {:>8.2} {against}\n",
+            name(p),
             p.closed.throughput_per_s,
             ratio,
+            p.verify_strict_per_s,
+            p.r_ingest,
             p.server_cpu_us_per_entry.unwrap_or(f64::NAN),
             p.open.latency_ms.p50,
             p.open.latency_ms.p99,
-            d50,
-            d99
+        ));
+    }
+    let mut features: Vec<Phase> = Vec::new();
+    for p in &o.phases {
+        if p.against_plain.is_some() && !features.contains(&p.phase) {
+            features.push(p.phase);
+        }
+    }
+    for feature in features {
+        let runs: Vec<AgainstPlain> = o
+            .phases
+            .iter()
+            .filter(|p| p.phase == feature)
+            .filter_map(|p| p.against_plain)
+            .collect();
+        let n = runs.len() as f64;
+        let mean = |f: fn(&AgainstPlain) -> f64| runs.iter().map(f).sum::<f64>() / n;
+        out.push_str(&format!(
+            "{:<10} against plain, mean of {} runs: R/plain {:.3}, Δp50 {:+.2} ms, Δp99 {:+.2} ms\n",
+            format!("{feature:?}").to_lowercase(),
+            runs.len(),
+            mean(|a| a.r_ratio),
+            mean(|a| a.delta_p50_ms),
+            mean(|a| a.delta_p99_ms),
         ));
     }
     for p in &o.phases {
-        for (name, value) in &p.metrics {
-            out.push_str(&format!(
-                "{:<10} {name} {value}\n",
-                format!("{:?}", p.phase).to_lowercase()
-            ));
+        for (metric, value) in &p.metrics {
+            out.push_str(&format!("{:<10} {metric} {value}\n", name(p)));
         }
     }
     out.push_str(&format!(
-        "verify_strict    {:.0} /s on one core (same run)\nnproc            {}\n",
+        "verify_strict    {:.0} /s on one core (after the last phase)\nnproc            {}\n",
         o.verify_strict_per_s, o.nproc
     ));
     out
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken invariant"
+)]
+mod tests {
+    use super::*;
+
+    fn f(phase: Phase, r_ingest: f64, p50_ms: f64) -> Figures {
+        Figures {
+            phase,
+            r_ingest,
+            p50_ms,
+            p99_ms: p50_ms * 3.0,
+        }
+    }
+
+    #[test]
+    fn a_feature_is_compared_with_the_plain_phases_beside_it() {
+        use Phase::{Claims, Plain, Witnesses};
+        let phases = [
+            f(Claims, 0.10, 20.0),
+            f(Plain, 0.20, 10.0),
+            f(Claims, 0.18, 12.0),
+            f(Witnesses, 0.05, 30.0),
+            f(Plain, 0.10, 20.0),
+        ];
+        let a = against_plain(&phases);
+        assert_eq!(a.len(), 5);
+        // Before any plain phase: only the one after it.
+        let first = a[0].unwrap();
+        assert_eq!(first.neighbours, 1);
+        assert!((first.r_ratio - 0.5).abs() < 1e-9, "{first:?}");
+        assert!(
+            a[1].is_none() && a[4].is_none(),
+            "plain phases have no comparison"
+        );
+        // Between two plain phases: their mean (0.15, p50 15 ms), not the first phase's.
+        let claims = a[2].unwrap();
+        assert_eq!(claims.neighbours, 2);
+        assert!((claims.r_ratio - 1.2).abs() < 1e-9, "{claims:?}");
+        assert!((claims.delta_p50_ms - -3.0).abs() < 1e-9, "{claims:?}");
+        assert!((claims.delta_p99_ms - -9.0).abs() < 1e-9, "{claims:?}");
+        // Another feature phase between them does not count as plain.
+        let witnesses = a[3].unwrap();
+        assert_eq!(witnesses.neighbours, 2);
+        assert!((witnesses.r_ratio - 0.05 / 0.15).abs() < 1e-9);
+        assert!(against_plain(&[f(Claims, 0.1, 1.0)])[0].is_none());
+    }
 }
