@@ -9,7 +9,9 @@
 //!   so the witnesses' round is on the acknowledgement path);
 //! - `claims`: every endorsement makes an `https://` identity claim on a fixture site
 //!   (test CA, loopback DNS; `signet-testkit`'s identity fixtures) that holds;
-//! - `hanging`: the same, but every page stalls past the checker's 5 s limit.
+//! - `hanging`: the same, but every page stalls past the checker's 5 s limit;
+//! - `unchecked`: the same claims, on a server started with `--identity-checks off`:
+//!   what the larger entries cost, without any check.
 //!
 //! Each phase runs a closed loop (`--count` entries at `--concurrency`: its capacity),
 //! then an open loop at `--rate` entries/s (default: half of the `plain` phase's
@@ -49,6 +51,8 @@ pub enum Phase {
     Claims,
     /// A claim on every endorsement whose site hangs.
     Hanging,
+    /// The same claims, with the server's identity checks off.
+    Unchecked,
 }
 
 /// What to run.
@@ -224,10 +228,15 @@ fn start(
             Beside::default(),
             Claims::default(),
         )),
-        Phase::Claims | Phase::Hanging => {
+        Phase::Claims | Phase::Hanging | Phase::Unchecked => {
             let fixtures = Fixtures::start();
             let claims = claims(&fixtures, phase == Phase::Hanging)?;
-            let server = Server::start(server_bin, &data, letters, &fixtures.flags())?;
+            let flags = if phase == Phase::Unchecked {
+                vec!["--identity-checks".to_owned(), "off".to_owned()]
+            } else {
+                fixtures.flags()
+            };
+            let server = Server::start(server_bin, &data, letters, &flags)?;
             let beside = Beside {
                 _fixtures: Some(fixtures),
                 _witnesses: vec![],
