@@ -1266,7 +1266,7 @@ mod tests {
         const LIMIT: u64 = 512 << 10;
         let (stop_tx, stop) = std::sync::mpsc::channel();
         let checkpointer =
-            Catalog::spawn_checkpointer(db.clone(), std::time::Duration::from_millis(5), stop)
+            Catalog::spawn_checkpointer(db.clone(), std::time::Duration::from_millis(50), stop)
                 .unwrap();
 
         // Random keys touch a new page per row, as the catalog's hash-keyed tables do.
@@ -1297,8 +1297,11 @@ mod tests {
         checkpointer.join().unwrap();
 
         assert!(written >= 200, "only {written} transactions in 20 s");
+        // Unbounded, this loop grows the WAL past 300 MB. Bounded, it stays near the limit,
+        // more when the recorder's checkpoint keeps meeting a background one on a loaded
+        // machine (14 MB was seen with a 5 ms background period while tests ran beside).
         assert!(
-            largest < 16 * LIMIT,
+            largest < 64 * LIMIT,
             "the WAL grew to {largest} bytes against a limit of {LIMIT}"
         );
         assert_eq!(wal_len(&db), 0, "the last checkpoint leaves the WAL empty");
