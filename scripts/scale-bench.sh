@@ -9,19 +9,27 @@
 #   DATA_DIR  a new directory for the log (a copy at 1M entries goes to DATA_DIR-1m)
 #   MILLIONS  the log's final size in millions of entries (default 10)
 # As root, each start is also timed once after the page cache is dropped.
+# MEASURE_ONLY=1 skips the growing and measures the logs DATA_DIR and DATA_DIR-1m that an
+# earlier run made.
 set -euo pipefail
 BIN=$1 DATA=$2 MILLIONS=${3:-10}
+MEASURE_ONLY=${MEASURE_ONLY:-0}
 LETTERS=${LETTERS:-registry-data/letters}
 PORT=${PORT:-18121}
 U=http://127.0.0.1:$PORT
-[ -e "$DATA" ] && { echo "scale-bench: $DATA exists; give a new directory" >&2; exit 2; }
-[ -e "$DATA-1m" ] && { echo "scale-bench: $DATA-1m exists; remove it first" >&2; exit 2; }
+if [ "$MEASURE_ONLY" = 1 ]; then
+  [ -d "$DATA" ] && [ -d "$DATA-1m" ] || { echo "scale-bench: MEASURE_ONLY needs $DATA and $DATA-1m" >&2; exit 2; }
+else
+  [ -e "$DATA" ] && { echo "scale-bench: $DATA exists; give a new directory" >&2; exit 2; }
+  [ -e "$DATA-1m" ] && { echo "scale-bench: $DATA-1m exists; remove it first" >&2; exit 2; }
+fi
 
 PID=
 SERVER_LOG=$(mktemp)
 trap '[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null; rm -f "$SERVER_LOG"' EXIT
 
-# Starts the server on $1 and prints the seconds from exec to its "listening on" line.
+# Starts the server on $1; STARTED is the seconds from exec to its "listening on" line.
+STARTED=
 start() {
   local t0 t1 i
   : > "$SERVER_LOG"
@@ -35,7 +43,7 @@ start() {
     sleep 0.005
   done
   t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
+  STARTED=$(echo "$t1 - $t0" | bc)
 }
 
 stop() {
@@ -54,32 +62,36 @@ ingest_million() {
 
 proofs() {
   "$BIN/signet-bench" proofs --server "$U" --log-key "$1/log.vkey" --count 200000 \
-    --concurrency 64 --server-pid "$PID" | grep -E "throughput|latency|server CPU"
+    --concurrency 64 --server-pid "$PID" | grep -E "throughput|proofs|latency|server CPU"
 }
 
 echo "== nproc $(nproc), $(date -u +%FT%TZ)"
-start "$DATA" > /dev/null
-for m in $(seq 1 "$MILLIONS"); do
-  echo "== ingest to ${m}M"
-  ingest_million
-  echo "server RSS at ${m}M: $(rss)"
-  if [ "$m" = 1 ]; then
-    stop
-    cp -a "$DATA" "$DATA-1m"
-    start "$DATA" > /dev/null
-  fi
-done
-stop
+if [ "$MEASURE_ONLY" != 1 ]; then
+  start "$DATA"
+  for m in $(seq 1 "$MILLIONS"); do
+    echo "== ingest to ${m}M"
+    ingest_million
+    echo "server RSS at ${m}M: $(rss)"
+    if [ "$m" = 1 ]; then
+      stop
+      cp -a "$DATA" "$DATA-1m"
+      start "$DATA"
+    fi
+  done
+  stop
+fi
 
 echo "== start time at ${MILLIONS}M (exec to 'listening on')"
 for i in 1 2 3; do
-  echo "start $i: $(start "$DATA") s, RSS after start $(rss)"
+  start "$DATA"
+  echo "start $i: $STARTED s, RSS after start $(rss)"
   stop
 done
 if [ "$(id -u)" = 0 ]; then
   sync
   echo 3 > /proc/sys/vm/drop_caches
-  echo "start with the page cache dropped: $(start "$DATA") s"
+  start "$DATA"
+  echo "start with the page cache dropped: $STARTED s"
   stop
 fi
 
@@ -90,7 +102,7 @@ echo "files in log/: $(find "$DATA/log" -type f | wc -l)"
 echo "== proofs, 1M and ${MILLIONS}M alternating"
 for round in 1 2; do
   for d in "$DATA-1m" "$DATA"; do
-    start "$d" > /dev/null
+    start "$d"
     echo "-- $d (round $round)"
     proofs "$d"
     echo "server RSS after the proofs: $(rss)"
