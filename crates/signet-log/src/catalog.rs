@@ -230,6 +230,13 @@ fn open(path: &Path, flags: OpenFlags) -> Result<Connection, Error> {
 /// The WAL size past which the recorder empties it (see [`Catalog::bound_wal`]).
 pub(crate) const WAL_LIMIT: u64 = 64 << 20;
 
+/// The WAL file of the database at `db`.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
 /// Runs a WAL checkpoint in `mode`: `false` when another connection kept it from
 /// finishing (SQLite reports that as a row, not as an error).
 fn checkpoint(conn: &Connection, mode: &str) -> Result<bool, Error> {
@@ -332,9 +339,7 @@ impl Catalog {
     /// frames. `Ok(false)` when there was nothing to do or the background checkpoint was
     /// running (the next batch tries again).
     pub(crate) fn bound_wal(&self, limit: u64) -> Result<bool, Error> {
-        let mut wal = self.path.clone().into_os_string();
-        wal.push("-wal");
-        if std::fs::metadata(&wal).map_or(true, |m| m.len() <= limit) {
+        if std::fs::metadata(wal_path(&self.path)).map_or(true, |m| m.len() <= limit) {
             return Ok(false);
         }
         checkpoint(&self.conn, "TRUNCATE")
@@ -1246,9 +1251,7 @@ mod tests {
     use super::*;
 
     fn wal_len(db: &Path) -> u64 {
-        let mut wal = db.as_os_str().to_owned();
-        wal.push("-wal");
-        std::fs::metadata(PathBuf::from(wal)).map_or(0, |m| m.len())
+        std::fs::metadata(wal_path(db)).map_or(0, |m| m.len())
     }
 
     /// A writer that never pauses starves passive checkpoints; the recorder's own
