@@ -177,7 +177,7 @@ pub fn check(storage: Arc<dyn Storage>, log_key: &VerifierKey) -> Result<CheckRe
         let file = TileId::in_tree(TileLevel::Entries, b, size)
             .map(|t| t.path())
             .unwrap_or_default();
-        for (i, bytes) in bundle.entries.iter().enumerate() {
+        for (i, bytes) in bundle.entries().enumerate() {
             let index = b * TILE_WIDTH + i as u64;
             report.entries += 1;
             leaves.push(Hash::leaf(bytes));

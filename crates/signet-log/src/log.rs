@@ -365,7 +365,7 @@ impl Log {
 
     /// The bytes of a tile as served at its tlog-tiles path, or `None` when the current
     /// tree does not cover it.
-    pub fn tile(&self, tile: TileId) -> Result<Option<Vec<u8>>, Error> {
+    pub fn tile(&self, tile: TileId) -> Result<Option<bytes::Bytes>, Error> {
         self.read_tree(|reader, head| {
             if !tile.covered_by(head.size) {
                 return Ok(None);

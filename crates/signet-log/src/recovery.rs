@@ -84,22 +84,14 @@ pub(crate) fn load_edge(
             .bundle(size / TILE_WIDTH, size)
             .map_err(Error::internal("reading the last entry bundle"))?;
         let level0 = edge_hashes.first().map(Vec::as_slice).unwrap_or_default();
-        if b.entries.len() != level0.len()
-            || b.entries
-                .iter()
-                .zip(level0)
-                .any(|(e, h)| Hash::leaf(e) != *h)
-        {
+        if b.len() != level0.len() || b.entries().zip(level0).any(|(e, h)| Hash::leaf(e) != *h) {
             return Err(corrupt(
                 "the last entry bundle does not match the level-0 hash tile",
             ));
         }
         bundle = Some(b);
     }
-    let entries: Vec<&[u8]> = bundle
-        .iter()
-        .flat_map(|b| b.entries.iter().map(Vec::as_slice))
-        .collect();
+    let entries: Vec<&[u8]> = bundle.iter().flat_map(|b| b.entries()).collect();
     let edge = Edge::from_parts(range, edge_hashes, &entries)
         .map_err(|e| corrupt(format!("the stored right edge does not fit together: {e}")))?;
     let head = Arc::new(Head {

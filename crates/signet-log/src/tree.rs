@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use bytes::Bytes;
 use lru::LruCache;
 use signet_core::merkle::{self, CompactRange, ProofPlan, Subtree};
 use signet_core::tiles::{self, TILE_HEIGHT, TILE_WIDTH, TileLevel};
@@ -165,10 +166,53 @@ fn fold_run(hashes: &[Hash], range: Range<usize>) -> Option<Hash> {
     level.first().copied()
 }
 
-/// Entries of one bundle, split.
+/// One entry bundle, checked: the bytes of its file, and where each entry lies in them.
+///
+/// The bytes are kept whole, so that serving the bundle (or a prefix of it, which is a
+/// prefix of the bytes) copies nothing: a bundle is about 85 KB.
 #[derive(Debug)]
 pub(crate) struct Bundle {
-    pub(crate) entries: Vec<Vec<u8>>,
+    data: Bytes,
+    /// Each entry's byte range in `data`, after its two-byte length prefix.
+    spans: Vec<Range<usize>>,
+}
+
+impl Bundle {
+    /// Splits a bundle's bytes (see [`tiles::parse_bundle`]).
+    fn parse(data: Bytes) -> Result<Bundle, signet_core::Error> {
+        let mut spans = Vec::with_capacity(256);
+        let mut at = 0;
+        for entry in tiles::parse_bundle(&data)? {
+            let start = at + 2;
+            at = start + entry.len();
+            spans.push(start..at);
+        }
+        Ok(Bundle { data, spans })
+    }
+
+    /// How many entries it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Its entries, in order.
+    pub(crate) fn entries(&self) -> impl ExactSizeIterator<Item = &[u8]> {
+        self.spans.iter().map(|s| &self.data[s.clone()])
+    }
+
+    /// Its `i`th entry.
+    pub(crate) fn entry(&self, i: usize) -> Option<&[u8]> {
+        self.spans.get(i).map(|s| &self.data[s.clone()])
+    }
+
+    /// The bundle of its first `n` entries (at most [`Bundle::len`]), as served: a
+    /// prefix of its bytes, shared rather than copied.
+    fn prefix(&self, n: usize) -> Bytes {
+        match n.checked_sub(1).and_then(|last| self.spans.get(last)) {
+            Some(last) => self.data.slice(..last.end),
+            None => Bytes::new(),
+        }
+    }
 }
 
 /// Reads the tree through the [`Storage`], caching parsed tiles.
@@ -476,17 +520,17 @@ impl TreeReader {
         {
             return Ok(b.clone());
         }
-        let data = self.read(tile)?;
-        let entries = tiles::parse_bundle(&data)
+        let data = Bytes::from(self.read(tile)?);
+        let bundle = Bundle::parse(data)
             .map_err(|e| self.found_corrupt(tile.path(), format!("does not parse: {e}")))?;
-        if entries.len() != usize::from(tile.width) {
+        if bundle.len() != usize::from(tile.width) {
             return Err(self.found_corrupt(
                 tile.path(),
-                format!("holds {} entries instead of {}", entries.len(), tile.width),
+                format!("holds {} entries instead of {}", bundle.len(), tile.width),
             ));
         }
         let leaves = self.hash_tile(0, index, current_size)?;
-        for (i, (entry, leaf)) in entries.iter().zip(leaves.hashes()).enumerate() {
+        for (i, (entry, leaf)) in bundle.entries().zip(leaves.hashes()).enumerate() {
             // `Hash`'s equality is constant-time.
             if Hash::leaf(entry) != *leaf {
                 return Err(self.found_corrupt(
@@ -503,9 +547,7 @@ impl TreeReader {
                 ));
             }
         }
-        let bundle = Arc::new(Bundle {
-            entries: entries.into_iter().map(<[u8]>::to_vec).collect(),
-        });
+        let bundle = Arc::new(bundle);
         self.bundles
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -522,7 +564,7 @@ impl TreeReader {
 
     /// The bytes to serve for `tile` (already checked to be covered by the tree of
     /// `current_size`): a prefix of the current version of that tile.
-    pub(crate) fn tile_bytes(&self, tile: TileId, current_size: u64) -> Result<Vec<u8>, Error> {
+    pub(crate) fn tile_bytes(&self, tile: TileId, current_size: u64) -> Result<Bytes, Error> {
         let current = Self::current(tile.level, tile.index, current_size)?;
         if current.width < tile.width {
             return Err(Error::Entry(signet_core::Error::OutOfRange(
@@ -536,16 +578,11 @@ impl TreeReader {
                 for h in &nodes.hashes()[..usize::from(tile.width)] {
                     out.extend_from_slice(&h.0);
                 }
-                Ok(out)
+                Ok(Bytes::from(out))
             }
-            TileLevel::Entries => {
-                let bundle = self.bundle(tile.index, current_size)?;
-                let mut out = Vec::new();
-                for e in &bundle.entries[..usize::from(tile.width)] {
-                    tiles::push_bundle_entry(&mut out, e)?;
-                }
-                Ok(out)
-            }
+            TileLevel::Entries => Ok(self
+                .bundle(tile.index, current_size)?
+                .prefix(usize::from(tile.width))),
         }
     }
 
@@ -559,9 +596,8 @@ impl TreeReader {
         let bundle = self.bundle(index / tiles::TILE_WIDTH, current_size)?;
         let i = (index % tiles::TILE_WIDTH) as usize;
         bundle
-            .entries
-            .get(i)
-            .cloned()
+            .entry(i)
+            .map(<[u8]>::to_vec)
             .ok_or_else(|| Error::BadTile {
                 tile: format!("entries/{}", index / tiles::TILE_WIDTH),
                 reason: "too few entries".into(),
@@ -719,8 +755,35 @@ fn corrupt(tile: TileId, why: impl std::fmt::Display) -> Error {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on a broken invariant"
+)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bundle_serves_its_prefixes_as_they_would_be_written() {
+        let entries: [&[u8]; 3] = [b"first entry\n", b"", b"third\n"];
+        let mut written = Vec::new();
+        for e in entries {
+            tiles::push_bundle_entry(&mut written, e).unwrap();
+        }
+        let bundle = Bundle::parse(Bytes::from(written.clone())).unwrap();
+        assert_eq!(bundle.len(), 3);
+        assert_eq!(bundle.entries().collect::<Vec<_>>(), entries);
+        assert_eq!(bundle.entry(2), Some(&b"third\n"[..]));
+        assert_eq!(bundle.entry(3), None);
+        for n in 0..=3 {
+            let mut want = Vec::new();
+            for e in &entries[..n] {
+                tiles::push_bundle_entry(&mut want, e).unwrap();
+            }
+            assert_eq!(bundle.prefix(n), want, "prefix of {n} entries");
+        }
+        // A cut inside an entry is refused, not served short.
+        assert!(Bundle::parse(Bytes::from(written[..written.len() - 1].to_vec())).is_err());
+    }
 
     #[test]
     fn tile_nodes_runs() {
