@@ -205,12 +205,12 @@ impl Bundle {
         self.spans.get(i).map(|s| &self.data[s.clone()])
     }
 
-    /// The bundle of its first `n` entries (at most [`Bundle::len`]), as served: a
-    /// prefix of its bytes, shared rather than copied.
-    fn prefix(&self, n: usize) -> Bytes {
-        match n.checked_sub(1).and_then(|last| self.spans.get(last)) {
-            Some(last) => self.data.slice(..last.end),
-            None => Bytes::new(),
+    /// The bundle of its first `n` entries, as served: a prefix of its bytes, shared
+    /// rather than copied. `None` when it holds fewer than `n`.
+    fn prefix(&self, n: usize) -> Option<Bytes> {
+        match n.checked_sub(1) {
+            None => Some(Bytes::new()),
+            Some(last) => self.spans.get(last).map(|s| self.data.slice(..s.end)),
         }
     }
 }
@@ -580,9 +580,10 @@ impl TreeReader {
                 }
                 Ok(Bytes::from(out))
             }
-            TileLevel::Entries => Ok(self
+            TileLevel::Entries => self
                 .bundle(tile.index, current_size)?
-                .prefix(usize::from(tile.width))),
+                .prefix(usize::from(tile.width))
+                .ok_or_else(|| corrupt(tile, "too few entries")),
         }
     }
 
@@ -779,8 +780,13 @@ mod tests {
             for e in &entries[..n] {
                 tiles::push_bundle_entry(&mut want, e).unwrap();
             }
-            assert_eq!(bundle.prefix(n), want, "prefix of {n} entries");
+            assert_eq!(
+                bundle.prefix(n),
+                Some(Bytes::from(want)),
+                "prefix of {n} entries"
+            );
         }
+        assert_eq!(bundle.prefix(4), None, "more entries than it holds");
         // A cut inside an entry is refused, not served short.
         assert!(Bundle::parse(Bytes::from(written[..written.len() - 1].to_vec())).is_err());
     }
