@@ -23,7 +23,7 @@
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use signet_core::state::Decision;
 use signet_core::{Checkpoint, Hash, SignedCheckpoint, SigningKey, Statement, TileId};
@@ -45,6 +45,9 @@ use crate::{Error, Storage};
 const COMMIT_QUEUE: usize = 0;
 /// Batches waiting for the recorder before the committer waits for it.
 const RECORD_QUEUE: usize = 16;
+/// How long the committer may wait for room in the recorder's queue before it says so:
+/// while it waits, the next batch's submitters wait too.
+const RECORDER_STALL: Duration = Duration::from_millis(500);
 
 /// Wakes the writer when a later stage has failed, so that it recovers even while no
 /// submission arrives.
@@ -367,8 +370,12 @@ impl Recorder {
                 }
                 // Readers already see the batch; keeping the WAL small only delays the
                 // next record.
+                let bounding = Instant::now();
                 match self.catalog.bound_wal(crate::catalog::WAL_LIMIT) {
-                    Ok(true) => tracing::debug!("catalog WAL emptied"),
+                    Ok(true) => tracing::debug!(
+                        wal_us = bounding.elapsed().as_micros() as u64,
+                        "catalog WAL emptied"
+                    ),
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "the catalog WAL could not be emptied"),
                 }
@@ -522,7 +529,20 @@ fn run_committer(
                     wake();
                 }
                 match committed {
-                    Some(c) => to_record.send(ToRecord::Batch(c)),
+                    Some(c) => {
+                        let waiting = Instant::now();
+                        let sent = to_record.send(ToRecord::Batch(c));
+                        let waited = waiting.elapsed();
+                        if waited >= RECORDER_STALL {
+                            // The next batch's answers waited for the catalog meanwhile.
+                            tracing::warn!(
+                                waited_ms = waited.as_millis() as u64,
+                                queue = RECORD_QUEUE,
+                                "the catalog recorder fell a whole queue of batches behind; acknowledgements waited for it"
+                            );
+                        }
+                        sent
+                    }
                     None => Ok(()),
                 }
             }
