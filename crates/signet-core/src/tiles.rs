@@ -294,34 +294,38 @@ pub fn push_bundle_entry(bundle: &mut Vec<u8>, entry: &[u8]) -> Result<(), Error
 
 /// Splits an entry bundle into its entries, refusing truncated or trailing bytes.
 pub fn parse_bundle(data: &[u8]) -> Result<Vec<&[u8]>, Error> {
-    let mut entries = Vec::new();
-    let mut rest = data;
-    while !rest.is_empty() {
-        let [hi, lo, tail @ ..] = rest else {
+    Ok(bundle_spans(data)?.into_iter().map(|s| &data[s]).collect())
+}
+
+/// Where each entry of an entry bundle lies in its bytes (after its length prefix), for
+/// a reader that keeps the bytes whole; refuses truncated or trailing bytes as
+/// [`parse_bundle`] does.
+pub fn bundle_spans(data: &[u8]) -> Result<Vec<std::ops::Range<usize>>, Error> {
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let Some(&[hi, lo]) = data.get(at..at + 2) else {
             return Err(Error::malformed(
                 "entry bundle",
-                format!(
-                    "truncated length prefix at byte {}",
-                    data.len() - rest.len()
-                ),
+                format!("truncated length prefix at byte {at}"),
             ));
         };
-        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
-        if tail.len() < len {
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        let start = at + 2;
+        let remain = data.len() - start;
+        if remain < len {
             return Err(Error::malformed(
                 "entry bundle",
                 format!(
-                    "entry {} claims {len} bytes but only {} remain",
-                    entries.len(),
-                    tail.len()
+                    "entry {} claims {len} bytes but only {remain} remain",
+                    spans.len()
                 ),
             ));
         }
-        let (entry, next) = tail.split_at(len);
-        entries.push(entry);
-        rest = next;
+        at = start + len;
+        spans.push(start..at);
     }
-    Ok(entries)
+    Ok(spans)
 }
 
 #[cfg(test)]

@@ -178,15 +178,9 @@ pub(crate) struct Bundle {
 }
 
 impl Bundle {
-    /// Splits a bundle's bytes (see [`tiles::parse_bundle`]).
+    /// Splits a bundle's bytes (see [`tiles::bundle_spans`]).
     fn parse(data: Bytes) -> Result<Bundle, signet_core::Error> {
-        let mut spans = Vec::with_capacity(256);
-        let mut at = 0;
-        for entry in tiles::parse_bundle(&data)? {
-            let start = at + 2;
-            at = start + entry.len();
-            spans.push(start..at);
-        }
+        let spans = tiles::bundle_spans(&data)?;
         Ok(Bundle { data, spans })
     }
 
