@@ -35,7 +35,13 @@ use crate::{Error, Storage};
 const CATALOG_WAIT: Duration = Duration::from_secs(2);
 
 /// How often the catalog's WAL is checkpointed into the database in the background.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+///
+/// Each checkpoint ends in an fsync of the database, which writes every page changed
+/// since the one before. Every 500 ms that was 2–3 MB under load, a 14–21 ms fsync
+/// that held up the log's own fsyncs queued behind it on the disk, and it set the ack
+/// latency's p99. Every 50 ms the same pages go out in tenth-size pieces (BENCHMARKS.md,
+/// *The index's fsyncs in the ack latency*).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
 /// The origin of a new log when none is given: a schema-less URL naming this machine.
 pub const DEFAULT_ORIGIN: &str = "localhost/signet";
