@@ -11,6 +11,9 @@
 # As root, each start is also timed once after the page cache is dropped.
 # MEASURE_ONLY=1 skips the growing and measures the logs DATA_DIR and DATA_DIR-1m that an
 # earlier run made.
+# After each million, the slowest batch stages of that million are printed from the
+# server's debug log (SIGNET_LOG=signet_log=debug): the tile write, the checkpoint, the
+# catalog record and the WAL truncation, and every warning the server logged.
 set -euo pipefail
 BIN=$1 DATA=$2 MILLIONS=${3:-10}
 MEASURE_ONLY=${MEASURE_ONLY:-0}
@@ -35,7 +38,7 @@ start() {
   : > "$SERVER_LOG"
   t0=$(date +%s.%N)
   "$BIN/signet-server" --data "$1" --letters "$LETTERS" --listen "127.0.0.1:$PORT" \
-    --rate-limit 0 > "$SERVER_LOG" 2>&1 &
+    --rate-limit 0 >> "$SERVER_LOG" 2>&1 &
   PID=$!
   for i in $(seq 1 6000); do
     grep -q "listening on" "$SERVER_LOG" && break
@@ -60,6 +63,24 @@ ingest_million() {
     | grep -E "throughput|latency|server CPU|verify_strict|R_ingest"
 }
 
+# The slowest of each batch stage in the server's log since the last call, and its
+# warnings; then the log starts over (the server appends to it).
+stages() {
+  awk '
+    /batch committed/ { for (i = 1; i <= NF; i++) { split($i, kv, "=")
+        if (kv[1] == "tiles_us" && kv[2] > t) t = kv[2]
+        if (kv[1] == "checkpoint_us" && kv[2] > c) c = kv[2] } }
+    /batch recorded/ { for (i = 1; i <= NF; i++) { split($i, kv, "=")
+        if (kv[1] == "catalog_us" && kv[2] > r) r = kv[2] } }
+    /catalog WAL emptied/ { n++; for (i = 1; i <= NF; i++) { split($i, kv, "=")
+        if (kv[1] == "wal_us" && kv[2] > w) w = kv[2] } }
+    / WARN / { warns++ }
+    END { printf "slowest stages: tiles %.1f ms, checkpoint %.1f ms, catalog record %.1f ms, WAL truncation %.1f ms (%d truncations); %d warnings\n", t/1000, c/1000, r/1000, w/1000, n, warns }
+  ' "$SERVER_LOG"
+  grep ' WARN ' "$SERVER_LOG" | sed 's/^/  /' | head -5 || true
+  : > "$SERVER_LOG"
+}
+
 proofs() {
   "$BIN/signet-bench" proofs --server "$U" --log-key "$1/log.vkey" --count 200000 \
     --concurrency 64 --server-pid "$PID" | grep -E "throughput|proofs|latency|server CPU"
@@ -67,11 +88,13 @@ proofs() {
 
 echo "== nproc $(nproc), $(date -u +%FT%TZ)"
 if [ "$MEASURE_ONLY" != 1 ]; then
+  export SIGNET_LOG=${SIGNET_LOG:-signet_log=debug,info}
   start "$DATA"
   for m in $(seq 1 "$MILLIONS"); do
     echo "== ingest to ${m}M"
     ingest_million
     echo "server RSS at ${m}M: $(rss)"
+    stages
     if [ "$m" = 1 ]; then
       stop
       cp -a "$DATA" "$DATA-1m"
@@ -79,6 +102,7 @@ if [ "$MEASURE_ONLY" != 1 ]; then
     fi
   done
   stop
+  unset SIGNET_LOG
 fi
 
 echo "== start time at ${MILLIONS}M (exec to 'listening on')"
