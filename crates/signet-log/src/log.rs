@@ -64,7 +64,8 @@ pub struct Config {
     pub max_batch: usize,
     /// Rebuild the catalog (`index.sqlite`) from the log.
     pub reindex: bool,
-    /// Hash tiles kept parsed in memory (about 16 KiB each).
+    /// Hash tiles kept parsed in memory (about 16 KiB each); 64 times as many keep the
+    /// roots of their runs of 16 hashes (about 0.6 KiB each).
     pub tile_cache: usize,
     /// The moderators to appoint: each key the log has not appointed yet is appointed at
     /// start, once, by an entry the log signs (see docs/operating.md, *Moderators*).

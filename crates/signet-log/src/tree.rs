@@ -107,7 +107,7 @@ impl TileNodes {
     fn upper(&self) -> Upper {
         let from = UPPER_FROM.trailing_zeros() as usize;
         Upper {
-            levels: self.levels.iter().skip(from).cloned().collect(),
+            runs: self.levels.get(from).cloned().unwrap_or_default().into(),
         }
     }
 
@@ -123,17 +123,21 @@ impl TileNodes {
     }
 }
 
-/// The levels of a tile's internal nodes from runs of [`UPPER_FROM`] hashes up: about
-/// 1 KiB for a full tile, so they can be kept for every tile of a large log while only
-/// the hot tiles keep all their nodes.
+/// The roots of a tile's complete runs of [`UPPER_FROM`] hashes: 512 bytes for a full
+/// tile, so that they can be kept for every tile of a large log (65,536 tiles, 16.7M
+/// entries, in about 40 MiB at the default `--tile-cache`) while only the hot tiles keep
+/// all their nodes. A longer run is folded from them: at most 15 hashes.
 #[derive(Debug)]
 pub(crate) struct Upper {
-    levels: Vec<Vec<Hash>>,
+    runs: Box<[Hash]>,
 }
 
 /// Runs shorter than this are hashed from the tile itself (at most 15 hashes); longer
 /// ones come from [`Upper`].
 const UPPER_FROM: usize = 16;
+
+/// How many more tiles keep their [`Upper`] runs than keep all their nodes.
+const UPPER_PER_TILE: usize = 64;
 
 impl Upper {
     fn run(&self, range: Range<usize>) -> Option<Hash> {
@@ -141,11 +145,7 @@ impl Upper {
         if !len.is_power_of_two() || len < UPPER_FROM || !range.start.is_multiple_of(len) {
             return None;
         }
-        let k = (len.trailing_zeros() - UPPER_FROM.trailing_zeros()) as usize;
-        self.levels
-            .get(k)?
-            .get(range.start >> (len.trailing_zeros()))
-            .copied()
+        fold_run(&self.runs, range.start / UPPER_FROM..range.end / UPPER_FROM)
     }
 }
 
@@ -156,12 +156,14 @@ fn fold_run(hashes: &[Hash], range: Range<usize>) -> Option<Hash> {
     if !len.is_power_of_two() || !range.start.is_multiple_of(len) {
         return None;
     }
+    // Folded in place, each level over the front half of the one below it.
     let mut level: Vec<Hash> = run.to_vec();
-    while level.len() > 1 {
-        level = level
-            .chunks_exact(2)
-            .map(|p| Hash::node(&p[0], &p[1]))
-            .collect();
+    let mut n = level.len();
+    while n > 1 {
+        for i in 0..n / 2 {
+            level[i] = Hash::node(&level[2 * i], &level[2 * i + 1]);
+        }
+        n /= 2;
     }
     level.first().copied()
 }
@@ -251,7 +253,9 @@ impl TreeReader {
             storage,
             log_key,
             hash_tiles: Mutex::new(LruCache::new(cap(hash_tiles))),
-            upper: Mutex::new(LruCache::new(cap(hash_tiles.saturating_mul(8)))),
+            upper: Mutex::new(LruCache::new(
+                cap(hash_tiles.saturating_mul(UPPER_PER_TILE)),
+            )),
             bundles: Mutex::new(LruCache::new(cap(bundles))),
             roots: Mutex::new(LruCache::new(cap(64))),
             corrupt: Mutex::new(None),
@@ -825,5 +829,19 @@ mod tests {
         }
         assert_eq!(fold_run(&leaves, 1..3), None);
         assert_eq!(upper.run(8..24), None);
+    }
+
+    #[test]
+    fn a_partial_tile_keeps_only_its_complete_runs() {
+        let leaves: Vec<Hash> = (0u16..40).map(|i| Hash::leaf(&i.to_be_bytes())).collect();
+        let nodes = TileNodes::new(leaves.clone());
+        let upper = nodes.upper();
+        assert_eq!(upper.run(0..16), fold_run(&leaves, 0..16));
+        assert_eq!(upper.run(16..32), fold_run(&leaves, 16..32));
+        assert_eq!(upper.run(0..32), fold_run(&leaves, 0..32));
+        assert!(upper.run(0..32).is_some());
+        // Hashes 32..40 are no complete run of 16, and no run of 64 is complete.
+        assert_eq!(upper.run(32..48), None);
+        assert_eq!(upper.run(0..64), None);
     }
 }
