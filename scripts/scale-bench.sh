@@ -67,13 +67,13 @@ ingest_million() {
 # warnings; then the log starts over (the server appends to it).
 stages() {
   awk '
-    /batch committed/ { for (i = 1; i <= NF; i++) { split($i, kv, "=")
-        if (kv[1] == "tiles_us" && kv[2] > t) t = kv[2]
-        if (kv[1] == "checkpoint_us" && kv[2] > c) c = kv[2] } }
-    /batch recorded/ { for (i = 1; i <= NF; i++) { split($i, kv, "=")
-        if (kv[1] == "catalog_us" && kv[2] > r) r = kv[2] } }
-    /catalog WAL emptied/ { n++; for (i = 1; i <= NF; i++) { split($i, kv, "=")
-        if (kv[1] == "wal_us" && kv[2] > w) w = kv[2] } }
+    function peak(key, m,   i, kv) {
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key && kv[2] + 0 > m) m = kv[2] + 0 }
+      return m
+    }
+    /batch committed/ { t = peak("tiles_us", t); c = peak("checkpoint_us", c) }
+    /batch recorded/ { r = peak("catalog_us", r) }
+    /catalog WAL emptied/ { n++; w = peak("wal_us", w) }
     / WARN / { warns++ }
     END { printf "slowest stages: tiles %.1f ms, checkpoint %.1f ms, catalog record %.1f ms, WAL truncation %.1f ms (%d truncations); %d warnings\n", t/1000, c/1000, r/1000, w/1000, n, warns }
   ' "$SERVER_LOG"

@@ -156,16 +156,19 @@ fn fold_run(hashes: &[Hash], range: Range<usize>) -> Option<Hash> {
     if !len.is_power_of_two() || !range.start.is_multiple_of(len) {
         return None;
     }
-    // Folded in place, each level over the front half of the one below it.
-    let mut level: Vec<Hash> = run.to_vec();
-    let mut n = level.len();
-    while n > 1 {
-        for i in 0..n / 2 {
-            level[i] = Hash::node(&level[2 * i], &level[2 * i + 1]);
+    fold(run)
+}
+
+/// The root of a power-of-two run, halves first: no allocation, on a proof's path.
+fn fold(run: &[Hash]) -> Option<Hash> {
+    match run {
+        [] => None,
+        [one] => Some(*one),
+        _ => {
+            let (left, right) = run.split_at(run.len() / 2);
+            Some(Hash::node(&fold(left)?, &fold(right)?))
         }
-        n /= 2;
     }
-    level.first().copied()
 }
 
 /// One entry bundle, checked: the bytes of its file, and where each entry lies in them.
