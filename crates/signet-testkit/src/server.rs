@@ -181,10 +181,19 @@ fn serve_connection(
         requests.lock().unwrap().push(request.clone());
         let response = handler(&request).unwrap_or_else(|| serve_file(root, &request));
         let mut head = format!(
-            "HTTP/1.1 {} X\r\ncontent-length: {}\r\ncontent-type: application/octet-stream\r\n",
+            "HTTP/1.1 {} X\r\ncontent-length: {}\r\n",
             response.status,
             response.body.len()
         );
+        // One content type only: given the default and the handler's, Chromium 148
+        // showed a proxied page but never ran its script.
+        if !response
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            head.push_str("content-type: application/octet-stream\r\n");
+        }
         for (name, value) in &response.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
