@@ -64,8 +64,8 @@ pub struct Config {
     pub max_batch: usize,
     /// Rebuild the catalog (`index.sqlite`) from the log.
     pub reindex: bool,
-    /// Hash tiles kept parsed in memory (about 16 KiB each); 64 times as many keep the
-    /// roots of their runs of 16 hashes (about 0.6 KiB each).
+    /// Hash tiles kept parsed in memory (about 16 KiB each); 256 times as many, once
+    /// read back, keep the roots of their runs of 16 hashes (about 0.6 KiB each).
     pub tile_cache: usize,
     /// The moderators to appoint: each key the log has not appointed yet is appointed at
     /// start, once, by an entry the log signs (see docs/operating.md, *Moderators*).
@@ -86,7 +86,7 @@ impl Config {
             pool_size: 8192,
             max_batch: 4096,
             reindex: false,
-            tile_cache: 1024,
+            tile_cache: 256,
             moderators: Vec::new(),
             cosigners: None,
         }

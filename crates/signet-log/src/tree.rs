@@ -126,7 +126,9 @@ impl TileNodes {
 /// The roots of a tile's complete runs of [`UPPER_FROM`] hashes: 512 bytes for a full
 /// tile, so that they can be kept for every tile of a large log (65,536 tiles, 16.7M
 /// entries, in about 40 MiB at the default `--tile-cache`) while only the hot tiles keep
-/// all their nodes. A longer run is folded from them: at most 15 hashes.
+/// all their nodes. Only tiles read back are kept so: a tile the writer has just written
+/// stays among the hot ones for the answers' proofs, and a growing log does not fill the
+/// cache with tiles no proof may ever ask for. A longer run is folded from them: at most 15 hashes.
 #[derive(Debug)]
 pub(crate) struct Upper {
     runs: Box<[Hash]>,
@@ -137,7 +139,7 @@ pub(crate) struct Upper {
 const UPPER_FROM: usize = 16;
 
 /// How many more tiles keep their [`Upper`] runs than keep all their nodes.
-const UPPER_PER_TILE: usize = 64;
+const UPPER_PER_TILE: usize = 256;
 
 impl Upper {
     fn run(&self, range: Range<usize>) -> Option<Hash> {
@@ -379,7 +381,7 @@ impl TreeReader {
             ));
         }
         for (tile, nodes) in &edge {
-            self.insert_hash_tile(*tile, nodes.clone());
+            self.keep_checked(*tile, nodes.clone());
         }
         Ok(edge)
     }
@@ -456,16 +458,23 @@ impl TreeReader {
             .put(size, root);
     }
 
-    /// Puts a tile that a committed batch wrote into the cache.
+    /// Puts a tile that a committed batch wrote into the cache, with all its nodes only:
+    /// its [`Upper`] runs are kept once a proof reads it back (see [`Upper`]).
     pub(crate) fn insert_hash_tile(&self, tile: TileId, nodes: Arc<TileNodes>) {
-        self.upper
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .put(tile, Arc::new(nodes.upper()));
         self.hash_tiles
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .put(tile, nodes);
+    }
+
+    /// Caches a tile read from storage and checked: all its nodes, and its [`Upper`]
+    /// runs for when the nodes have been pushed out.
+    fn keep_checked(&self, tile: TileId, nodes: Arc<TileNodes>) {
+        self.upper
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .put(tile, Arc::new(nodes.upper()));
+        self.insert_hash_tile(tile, nodes);
     }
 
     /// The current version (as of `current_size`) of the tile at `level`, `index`.
@@ -506,7 +515,7 @@ impl TreeReader {
             .map_err(|e| self.found_corrupt(tile.path(), format!("does not parse: {e}")))?;
         let nodes = Arc::new(TileNodes::new(hashes));
         self.check_full(tile, &nodes, current_size)?;
-        self.insert_hash_tile(tile, nodes.clone());
+        self.keep_checked(tile, nodes.clone());
         Ok(nodes)
     }
 

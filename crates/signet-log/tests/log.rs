@@ -1026,3 +1026,34 @@ async fn the_next_batch_overlaps_the_checkpoint_and_fails_with_it() {
     // Everything acknowledged is in the catalog the moment the acknowledgement is read.
     assert_eq!(withdrawn(&log), ["Signer 0", "Signer 1"]);
 }
+
+/// A tile the log wrote and then pushed out of its cache is checked whole when a proof
+/// first reads it back: a byte changed on disk far from the proof's own path is found
+/// there, not trusted because the tile was once written correctly.
+#[tokio::test]
+async fn a_tile_read_back_after_its_write_is_checked_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(Config {
+        // Two tiles in memory: the level-0 and level-1 tiles each batch writes, so the
+        // answers' proofs never read a tile back, and the next tiles push tile 0 out.
+        tile_cache: 2,
+        ..config(dir.path())
+    })
+    .unwrap();
+    for n in 0..3 * 256 + 10 {
+        log.submit(endorse(n, T0)).await.unwrap();
+    }
+    // Leaf 5 of tile 0: the proof of entry 200 never uses it on its own.
+    let tile = dir.path().join("log/tile/0/000");
+    let mut bytes = std::fs::read(&tile).unwrap();
+    bytes[5 * 32] ^= 1;
+    std::fs::write(&tile, bytes).unwrap();
+    match log.tlog_proof(200) {
+        Err(Error::CorruptStorage { file, reason }) => {
+            assert_eq!(file, "tile/0/000", "{reason}");
+        }
+        Err(other) => panic!("expected corrupt storage, got {other}"),
+        Ok(_) => panic!("a proof was served through a tile that was changed on disk"),
+    }
+    assert_eq!(log.corrupt_storage_reads(), 1);
+}

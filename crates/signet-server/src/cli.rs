@@ -67,10 +67,10 @@ pub struct Args {
     /// --request-timeout.
     #[arg(long, env = "SIGNET_IDLE_TIMEOUT", default_value_t = 60, value_parser = seconds)]
     pub idle_timeout: u64,
-    /// Hash tiles kept in memory for proofs (about 16 KiB each); 64 times as many keep
-    /// the roots of their runs of 16 hashes (about 0.6 KiB each), enough for every tile
-    /// of a log of 16.7M entries at the default.
-    #[arg(long, env = "SIGNET_TILE_CACHE", default_value_t = 1024)]
+    /// Hash tiles kept in memory for proofs (about 16 KiB each); 256 times as many, once
+    /// a proof has read them, keep the roots of their runs of 16 hashes (about 0.6 KiB
+    /// each), enough for every tile of a log of 16.7M entries at the default.
+    #[arg(long, env = "SIGNET_TILE_CACHE", default_value_t = 256)]
     pub tile_cache: usize,
     /// Rebuild the index from the log before serving.
     #[arg(long)]
