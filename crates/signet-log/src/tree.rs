@@ -126,9 +126,10 @@ impl TileNodes {
 /// The roots of a tile's complete runs of [`UPPER_FROM`] hashes: 512 bytes for a full
 /// tile, so that they can be kept for every tile of a large log (65,536 tiles, 16.7M
 /// entries, in about 40 MiB at the default `--tile-cache`) while only the hot tiles keep
-/// all their nodes. Only tiles read back are kept so: a tile the writer has just written
-/// stays among the hot ones for the answers' proofs, and a growing log does not fill the
-/// cache with tiles no proof may ever ask for. A longer run is folded from them: at most 15 hashes.
+/// all their nodes. A longer run is folded from them: at most 15 hashes. Only tiles read
+/// back are kept so: a tile the writer has just written stays among the hot ones for the
+/// answers' proofs, and a growing log does not fill the cache with tiles no proof may
+/// ever ask for.
 #[derive(Debug)]
 pub(crate) struct Upper {
     runs: Box<[Hash]>,
