@@ -244,6 +244,16 @@ fn checkpoint(conn: &Connection, mode: &str) -> Result<bool, Error> {
     Ok(busy == 0)
 }
 
+/// A read transaction on a [`Catalog`] (see [`Catalog::snapshot`]).
+pub(crate) struct Snapshot<'a>(rusqlite::Transaction<'a>);
+
+impl Snapshot<'_> {
+    /// Ends the transaction. It wrote nothing, so rolling it back only releases it.
+    pub(crate) fn end(self) -> Result<(), Error> {
+        Ok(self.0.rollback()?)
+    }
+}
+
 /// The writer's connection to the catalog.
 #[derive(Debug)]
 pub(crate) struct Catalog {
@@ -343,6 +353,19 @@ impl Catalog {
             return Ok(false);
         }
         checkpoint(&self.conn, "TRUNCATE")
+    }
+
+    /// Begins one read transaction for the lookups that follow, until the returned
+    /// guard is ended or dropped. Without it each lookup is a transaction of its own:
+    /// two lock calls, and, whenever the recorder has committed since the last one, the
+    /// connection's page cache dropped and the pages read again. A batch's decisions
+    /// take one snapshot instead. The snapshot is taken at the first lookup, so
+    /// everything the catalog had committed by then is in it.
+    pub(crate) fn snapshot(&self) -> Result<Snapshot<'_>, Error> {
+        Ok(Snapshot(rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Deferred,
+        )?))
     }
 
     /// The log size the catalog reflects, and the root at that size.

@@ -93,9 +93,11 @@ impl Overlay {
 /// recorded yet (`earlier`, oldest first) and through the entries of this batch decided
 /// so far.
 ///
-/// The catalog may record one of the earlier batches while the view is in use. That is
-/// harmless: the batch then answers from both, alike, and a batch leaves `earlier` only
-/// after the catalog has committed it.
+/// The writer reads the catalog through one snapshot per batch ([`Catalog::snapshot`]),
+/// taken at its first lookup, after `earlier` was copied. A batch the catalog records
+/// after that is still in `earlier`, since a batch leaves `earlier` only after the
+/// catalog has committed it; one recorded before is in the snapshot. Either way each
+/// earlier batch is seen, and one seen in both answers alike.
 pub(crate) struct BatchView<'a> {
     catalog: &'a Catalog,
     letters: &'a mut Letters,

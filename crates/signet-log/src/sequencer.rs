@@ -717,6 +717,7 @@ impl Writer {
             .iter()
             .cloned()
             .collect();
+        let snapshot = self.catalog.snapshot()?;
         let mut view = BatchView::new(&self.catalog, &mut self.letters, &self.log_key, &earlier);
         let mut decisions = Vec::with_capacity(batch.len());
         let mut appended: Vec<&[u8]> = Vec::new();
@@ -749,6 +750,7 @@ impl Writer {
             decisions.push(decision);
         }
         let (overlay, rows) = view.finish();
+        snapshot.end()?;
         let decided = Instant::now();
         let built = if appended.is_empty() {
             None
