@@ -54,6 +54,8 @@ enum Cmd {
     /// Ingest on fresh servers side by side: plain, with witnesses, with identity claims
     /// that hold, and with claims whose sites hang.
     Features(FeaturesArgs),
+    /// Measure this build's single-core verify_strict rate, the ratios' yardstick.
+    Yardstick(YardstickArgs),
 }
 
 /// The running server a benchmark loads.
@@ -222,6 +224,16 @@ struct FeaturesArgs {
     common: Common,
 }
 
+#[derive(Debug, Args)]
+struct YardstickArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Seconds to spend measuring.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    verify_seconds: f64,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -279,7 +291,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Search(args) => run_search(args),
         Cmd::Witness(args) => run_witness(args),
         Cmd::Features(args) => run_features(args),
+        Cmd::Yardstick(args) => run_yardstick(&args),
     }
+}
+
+/// `signet-bench yardstick --json`.
+#[derive(Debug, Serialize)]
+struct YardstickReport {
+    command: &'static str,
+    verify_strict_per_s: f64,
+    nproc: usize,
+}
+
+fn run_yardstick(args: &YardstickArgs) -> Result<ExitCode> {
+    let time = bounded_seconds(args.verify_seconds, "--verify-seconds")?;
+    let report = YardstickReport {
+        command: "yardstick",
+        verify_strict_per_s: stats::verify_strict_rate(time)?,
+        nproc: nproc(),
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        println!(
+            "verify_strict    {:.0} /s on one core\nnproc            {}",
+            report.verify_strict_per_s, report.nproc
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_ingest(args: IngestArgs) -> Result<ExitCode> {
