@@ -776,5 +776,20 @@ mod flags {
         let cli = Cli::try_parse_from(["signet-bench", "features", "--phases", "claims"]).unwrap();
         let e = run(cli).unwrap_err().to_string();
         assert!(e.contains("first phase must be plain"), "{e}");
+        let cli =
+            Cli::try_parse_from(["signet-bench", "yardstick", "--verify-seconds", "0"]).unwrap();
+        let e = run(cli).unwrap_err().to_string();
+        assert!(e.contains("--verify-seconds"), "{e}");
+    }
+
+    #[test]
+    fn the_yardstick_runs_and_its_signature_verifies() {
+        let cli =
+            Cli::try_parse_from(["signet-bench", "yardstick", "--verify-seconds", "0.05"]).unwrap();
+        let Cmd::Yardstick(args) = cli.command else {
+            panic!("parsed as another command");
+        };
+        // It fails if the yardstick's own signature does not verify.
+        assert_eq!(run_yardstick(&args).unwrap(), ExitCode::SUCCESS);
     }
 }
