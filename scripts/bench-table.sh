@@ -8,7 +8,8 @@
 #            target/default-backend when missing.
 # Runs on loopback only: one fresh server for ingest, latency and reads, then the audit
 # and the feature phases on servers of their own. It takes about 15 minutes on 2 cores.
-# Needs wrk (Debian's package) for the reads and python3 to read the JSON reports.
+# Needs wrk (Debian's package) for the reads, curl for the log size, and python3 to
+# read the JSON reports.
 # FEATURES=0 skips the witness and identity phases; the 10M scale run is
 # scripts/scale-bench.sh.
 set -euo pipefail
